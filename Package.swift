@@ -1,0 +1,81 @@
+// swift-tools-version:6.1
+//
+// SmartBin: firmware for a camera-equipped waste bin that classifies each item with
+// ResNet50, turns a servo flap to the right compartment and reports over MQTT.
+// Module boundaries follow ../shared/DESIGN.md; see README.md ("Architecture").
+
+import PackageDescription
+
+/// C code that does numeric work is always optimised, even in debug builds, so that
+/// `swift test` runs whole networks in seconds rather than minutes.
+let optimisedC: [CSetting] = [.unsafeFlags(["-O2", "-fno-strict-aliasing"])]
+
+let package = Package(
+    name: "SmartBin",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "smartbin", targets: ["smartbin"]),
+        .library(name: "BinCore", targets: ["BinCore"]),
+        .library(name: "Inference", targets: ["Inference"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        // MARK: C libraries, one target each, imported only by the adapter that wraps them.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto",
+                       providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod",
+                       providers: [.apt(["libgpiod-dev"])]),
+        .target(name: "CJPEG", cSettings: optimisedC, linkerSettings: [.linkedLibrary("jpeg")]),
+        .target(name: "CV4L2", linkerSettings: [.linkedLibrary("v4l2")]),
+        .target(name: "CKernels", cSettings: optimisedC, linkerSettings: [.linkedLibrary("m")]),
+
+        // MARK: Swift modules.
+        .target(name: "BinCore", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "Inference", dependencies: [
+            "CKernels", "COpenBLAS",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
+        .target(name: "Imaging", dependencies: ["CJPEG"]),
+        .target(name: "Telemetry", dependencies: [
+            "BinCore", "CMosquitto",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Hardware", dependencies: [
+            "BinCore", "Imaging", "CGPIOD", "CV4L2",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Simulation", dependencies: [
+            "BinCore", "Imaging",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "SmartBinApp", dependencies: [
+            "BinCore", "Inference", "Imaging", "Telemetry", "Hardware", "Simulation",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "smartbin", dependencies: [
+            "SmartBinApp", "Inference", "Imaging", "BinCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        /// Fakes and fixtures shared by the test targets (not a test target itself).
+        .target(name: "BinTestKit", dependencies: ["BinCore"]),
+
+        // MARK: Tests.
+        .testTarget(name: "BinCoreTests", dependencies: ["BinCore", "BinTestKit"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "CKernels", "Imaging"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "BinCore", "BinTestKit"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "BinCore", "BinTestKit"]),
+        .testTarget(name: "HardwareTests", dependencies: ["Hardware", "BinCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SmartBinApp", "BinCore"]),
+    ]
+)
