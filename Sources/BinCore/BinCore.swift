@@ -1,1 +1,0 @@
-// BinCore module.
