@@ -1,1 +1,0 @@
-#include "sb_kernels.h"

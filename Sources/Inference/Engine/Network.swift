@@ -1,0 +1,209 @@
+import CKernels
+import Foundation
+
+/// A ResNet-style network ready to run: the model description (layers), its weights (one
+/// aligned arena, BN folded) and the workspace (every activation, allocated once at load).
+/// `forward` allocates nothing.
+///
+/// Not thread-safe: one forward pass at a time (the workspace is shared). Wrap it in an actor or
+/// a lock to share it; `ONNXClassifier` does.
+public final class Network {
+    let plan: NetworkPlan
+    private let parameters: UnsafeMutablePointer<Float>
+    private let arena: UnsafeMutablePointer<Float>
+    private let arenaCount: Int
+    /// Offset into `arena` of each activation.
+    private let offsets: [Int]
+    private let scratch: UnsafeMutablePointer<Float>
+    private let scratchCount: Int
+
+    /// Shape of one input image the network takes (NCHW without the batch).
+    public var inputShape: ActivationShape { plan.inputShape }
+    /// The layout the source model's input had (the engine itself always takes NCHW).
+    public var inputLayout: InputLayout { plan.inputLayout }
+    /// Length of the output vector (the number of classes).
+    public var outputCount: Int { plan.shapes[plan.output].count }
+    /// True when the model's last operator is Softmax (its output already is probabilities).
+    public var endsWithSoftmax: Bool { plan.endsWithSoftmax }
+    /// Floating-point operations of one forward pass (a multiply-add counts as two).
+    public var flops: Double { plan.layers.reduce(0) { $0 + $1.flops } }
+    /// Bytes of weights and of the workspace.
+    public var parameterBytes: Int { plan.parameters.count * 4 }
+    public var workspaceBytes: Int { (arenaCount + scratchCount) * 4 }
+    /// Number of executed layers after fusion.
+    public var layerCount: Int { plan.layers.count }
+
+    /// Loads an ONNX model (with its external-data files, if any) and prepares it to run.
+    /// - Throws: `InferenceError` naming the file and the node, operator or tensor at fault.
+    public static func load(onnx path: String) throws(InferenceError) -> Network {
+        let graph = try ONNXLoader.load(path: path)
+        return Network(plan: try NetworkBuilder.build(graph, path: path))
+    }
+
+    /// Builds from ONNX bytes in memory (`path` names the model in errors).
+    public static func load(onnxBytes: Data, path: String) throws(InferenceError) -> Network {
+        let graph = try ONNXLoader.load(bytes: onnxBytes, path: path)
+        return Network(plan: try NetworkBuilder.build(graph, path: path))
+    }
+
+    init(plan: NetworkPlan) {
+        self.plan = plan
+        let weights = Network.allocate(max(plan.parameters.count, 1))
+        plan.parameters.withUnsafeBufferPointer { source in
+            if let base = source.baseAddress { weights.update(from: base, count: source.count) }
+        }
+        parameters = weights
+
+        let (offsets, total) = Network.layOut(plan)
+        self.offsets = offsets
+        arenaCount = total
+        arena = Network.allocate(max(total, 1))
+        arena.initialize(repeating: 0, count: max(total, 1))
+        var scratchNeeded = 0
+        for case .conv(let conv) in plan.layers where conv.strategy != .direct {
+            scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane)
+        }
+        scratchCount = scratchNeeded
+        scratch = Network.allocate(max(scratchNeeded, 1))
+    }
+
+    deinit {
+        free(parameters)
+        free(arena)
+        free(scratch)
+    }
+
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        var raw: UnsafeMutableRawPointer?
+        // 64-byte alignment suits AVX-512 loads; failure here is out-of-memory, which we cannot recover from.
+        guard posix_memalign(&raw, 64, count * MemoryLayout<Float>.stride) == 0, let raw else {
+            preconditionFailure("out of memory allocating \(count * 4) bytes for the network")
+        }
+        return raw.bindMemory(to: Float.self, capacity: count)
+    }
+
+    /// Assigns every activation a place in one arena, reusing the space of activations no
+    /// later layer reads (greedy best fit over the layers' order).
+    private static func layOut(_ plan: NetworkPlan) -> (offsets: [Int], total: Int) {
+        let count = plan.shapes.count
+        var lastUse = [Int](repeating: -1, count: count)
+        for (index, layer) in plan.layers.enumerated() { for input in layer.inputs { lastUse[input] = max(lastUse[input], index) } }
+        lastUse[plan.output] = Int.max
+        lastUse[plan.input] = max(lastUse[plan.input], 0)
+
+        var bufferSizes: [Int] = []
+        var free: [Int] = []
+        var assignment = [Int](repeating: -1, count: count)
+        func rounded(_ n: Int) -> Int { (n + 15) / 16 * 16 }
+        func acquire(_ size: Int) -> Int {
+            let fits = free.filter { bufferSizes[$0] >= size }.min { bufferSizes[$0] < bufferSizes[$1] }
+            if let pick = fits ?? free.max(by: { bufferSizes[$0] < bufferSizes[$1] }) {
+                free.removeAll { $0 == pick }
+                bufferSizes[pick] = max(bufferSizes[pick], size)
+                return pick
+            }
+            bufferSizes.append(size)
+            return bufferSizes.count - 1
+        }
+        assignment[plan.input] = acquire(rounded(plan.shapes[plan.input].count))
+        for (index, layer) in plan.layers.enumerated() {
+            assignment[layer.output] = acquire(rounded(plan.shapes[layer.output].count))
+            for input in Set(layer.inputs) where lastUse[input] == index { free.append(assignment[input]) }
+            if lastUse[layer.output] < index + 1 { free.append(assignment[layer.output]) } // never read
+        }
+        var bufferOffsets: [Int] = []
+        var total = 0
+        for size in bufferSizes { bufferOffsets.append(total); total += size }
+        return (assignment.map { $0 >= 0 ? bufferOffsets[$0] : 0 }, total)
+    }
+
+    /// Runs one image through the network.
+    /// - Parameters:
+    ///   - input: `inputShape.count` floats, NCHW (already preprocessed).
+    ///   - output: receives `outputCount` floats: the model's output as the graph defines it
+    ///     (logits, or probabilities when the model ends with Softmax).
+    public func forward(input: UnsafeBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) throws(InferenceError) {
+        guard input.count == plan.inputShape.count else {
+            throw InferenceError(.badInput, "input has \(input.count) values; the model takes \(plan.inputShape) = \(plan.inputShape.count)")
+        }
+        guard output.count >= outputCount else {
+            throw InferenceError(.badInput, "output buffer holds \(output.count) values; the model produces \(outputCount)")
+        }
+        if let base = input.baseAddress { pointer(plan.input).update(from: base, count: input.count) }
+        for layer in plan.layers { run(layer) }
+        output.baseAddress!.update(from: pointer(plan.output), count: outputCount)
+    }
+
+    /// Convenience form of `forward(input:output:)` returning a new array.
+    public func forward(_ input: [Float]) throws(InferenceError) -> [Float] {
+        var output = [Float](repeating: 0, count: outputCount)
+        try input.withUnsafeBufferPointer { (source) throws(InferenceError) in
+            try output.withUnsafeMutableBufferPointer { (target) throws(InferenceError) in
+                try forward(input: source, output: target)
+            }
+        }
+        return output
+    }
+
+    @inline(__always)
+    private func pointer(_ activation: Int) -> UnsafeMutablePointer<Float> { arena + offsets[activation] }
+
+    @inline(__always)
+    private func parameter(_ slice: ParameterSlice) -> UnsafeMutablePointer<Float> { parameters + slice.offset }
+
+    /// Executes one layer (public for per-layer benchmarks through `runLayer(at:)`).
+    private func run(_ layer: Layer) {
+        switch layer {
+        case .conv(let conv):
+            let out = pointer(conv.output)
+            let m = conv.outChannels, n = conv.outputPlane, k = conv.reduction
+            var window = conv.window
+            switch conv.strategy {
+            case .direct:
+                BLAS.gemm(m: m, n: n, k: k, a: parameter(conv.weights), b: pointer(conv.input), c: out)
+            case .subsample, .im2col:
+                sb_im2col(pointer(conv.input), scratch, &window)
+                BLAS.gemm(m: m, n: n, k: k, a: parameter(conv.weights), b: scratch, c: out)
+            }
+            sb_epilogue(out, nil, parameter(conv.bias), conv.residual.map { UnsafePointer(pointer($0)) },
+                        Int32(m), Int32(n), conv.relu ? 1 : 0)
+        case .maxPool(let input, let output, var window):
+            sb_maxpool(pointer(input), pointer(output), &window)
+        case .averagePool(let input, let output, var window, let includePad):
+            sb_avgpool(pointer(input), pointer(output), &window, includePad ? 1 : 0)
+        case .globalAveragePool(let input, let output, let channels, let plane):
+            sb_global_avgpool(pointer(input), pointer(output), Int32(channels), Int32(plane))
+        case .add(let a, let b, let output, let relu, let count):
+            sb_add(pointer(a), pointer(b), pointer(output), count, relu ? 1 : 0)
+        case .affine(let input, let output, let scale, let shift, let relu, let shape):
+            pointer(output).update(from: pointer(input), count: shape.count)
+            sb_epilogue(pointer(output), parameter(scale), parameter(shift), nil, Int32(shape.channels), Int32(shape.plane), relu ? 1 : 0)
+        case .relu(let input, let output, let count):
+            let source = pointer(input), target = pointer(output)
+            for i in 0..<count { target[i] = max(source[i], 0) }
+        case .pad(let input, let output, let shape, let pads, let value):
+            sb_pad(pointer(input), pointer(output), Int32(shape.channels), Int32(shape.height), Int32(shape.width),
+                   Int32(pads[0]), Int32(pads[1]), Int32(pads[2]), Int32(pads[3]), value)
+        case .dense(let dense):
+            let out = pointer(dense.output)
+            BLAS.gemv(m: dense.outFeatures, n: dense.inFeatures, a: parameter(dense.weights), x: pointer(dense.input), y: out)
+            sb_epilogue(out, nil, dense.bias.map { UnsafePointer(parameter($0)) }, nil, Int32(dense.outFeatures), 1, dense.relu ? 1 : 0)
+        case .softmax(let input, let output, let count):
+            pointer(output).update(from: pointer(input), count: count)
+            sb_softmax(pointer(output), Int32(count))
+        }
+    }
+
+    /// A one-line description of every executed layer: name, output shape, GFLOP.
+    public var layerDescriptions: [String] {
+        plan.layers.map { layer in
+            let shape = plan.shapes[layer.output]
+            var text = "\(layer.name) -> \(shape)"
+            if case .conv(let conv) = layer {
+                text += " [\(conv.strategy.rawValue)\(conv.residual != nil ? " +residual" : "")\(conv.relu ? " +relu" : "")]"
+            }
+            if layer.flops > 0 { text += String(format: " %.3f GFLOP", layer.flops / 1e9) }
+            return text
+        }
+    }
+}
