@@ -15,9 +15,11 @@ get Keras "caffe" (BGR, minus the ImageNet means in 0..255).
 
 For each input it prints the logit mean and standard deviation, the top-5 classes and
 the smallest gap between consecutive top-5 logits. A model ending in Softmax is
-reported in log-probabilities (the logits up to a constant). Any NaN/inf output, a
-failed check or a top-5 tie (gap below ``--min-gap``) marks the model as failing; the
-exit status is 1 if any model fails.
+reported in log-probabilities (the logits up to a constant). With ``--activations`` it
+also prints the RMS of every residual block's output for the ``smooth`` input. Any
+NaN/inf output, a failed check, a top-5 tie (gap below ``--min-gap``) or block
+activations outside [1e-3, 1e3] mark the model as failing; the exit status is 1 if any
+model fails.
 
 Example::
 
@@ -92,7 +94,23 @@ def stats(out: np.ndarray, softmax: bool) -> dict:
             "top1_minus_top2": float(gaps[0])}
 
 
-def check(path: str, seed: int, threads: int, min_gap: float) -> dict:
+def block_activations(path: str, so: ort.SessionOptions, feed: dict[str, np.ndarray]) -> list[float]:
+    """RMS of each residual block's output (the Relu after each Add), in graph order.
+
+    Shows whether activations vanish or explode with depth."""
+    model = onnx.load(path)  # with external data, so the copy below is self-contained
+    producers = {n.output[0]: n for n in model.graph.node}
+    names = [n.output[0] for n in model.graph.node
+             if n.op_type == "Relu" and n.input[0] in producers
+             and producers[n.input[0]].op_type == "Add"]
+    del model.graph.output[:]
+    for name in names:
+        model.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    return [float(np.sqrt(np.mean(np.square(a, dtype=np.float64)))) for a in sess.run(names, feed)]
+
+
+def check(path: str, seed: int, threads: int, min_gap: float, activations: bool = False) -> dict:
     result = {"model": os.path.basename(path), "ok": True, "problems": []}
     try:
         onnx.checker.check_model(path, full_check=True)
@@ -134,6 +152,12 @@ def check(path: str, seed: int, threads: int, min_gap: float) -> dict:
             result["ok"] = False
             result["problems"].append(f"{name}: top-5 gap {s['min_gap']:.2e} < {min_gap}")
     result["distinct_top1"] = len({s["top5"][0] for s in result["outputs"].values()})
+    if activations:
+        rms = block_activations(path, so, {inp.name: inputs["smooth"]})
+        result["block_rms_smooth"] = [round(v, 4) for v in rms]
+        if not all(np.isfinite(rms)) or (rms and (min(rms) < 1e-3 or max(rms) > 1e3)):
+            result["ok"] = False
+            result["problems"].append("block activations vanish or explode")
     return result
 
 
@@ -147,6 +171,9 @@ def print_report(r: dict) -> None:
     for name, s in r.get("outputs", {}).items():
         print(f"  {name:6s} mean {s['mean']:9.3f}  std {s['std']:7.3f}  top5 {s['top5']}"
               f"  gap1 {s['top1_minus_top2']:.3f}  min top5 gap {s['min_gap']:.3g}  {s['ms']:.1f} ms")
+    if "block_rms_smooth" in r:
+        print("  block output RMS (smooth input): "
+              + " ".join(f"{v:.2f}" for v in r["block_rms_smooth"]))
     for p in r["problems"]:
         print(f"  problem: {p}")
 
@@ -159,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="ORT intra-op threads (default 1)")
     p.add_argument("--min-gap", type=float, default=1e-3,
                    help="smallest acceptable gap between consecutive top-5 logits (default 1e-3)")
+    p.add_argument("--activations", action="store_true",
+                   help="also report the RMS of every residual block's output")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     a = p.parse_args(argv)
     paths = [a.dir] if a.dir.endswith(".onnx") else sorted(glob.glob(os.path.join(a.dir, "*.onnx")))
@@ -167,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     results = []
     for path in paths:
-        r = check(path, a.seed, a.threads, a.min_gap)
+        r = check(path, a.seed, a.threads, a.min_gap, a.activations)
         results.append(r)
         if not a.json:
             print_report(r)

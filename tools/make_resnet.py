@@ -21,11 +21,14 @@ float64 forward pass over a small fixed calibration batch measures each conv's
 per-channel output mean and variance, and the running stats are set from those,
 perturbed by a factor in [0.8, 1.2]. Gamma is drawn from U(0.5, 1.5) -- U(0.2, 0.5)
 for the last BN of a residual branch, so residual sums stay O(1) -- and beta from
-N(0, 0.1). The classifier is scaled so logits have a standard deviation of about
-``--logit-std`` on the calibration batch. Activations therefore neither vanish nor
-explode through all 16 blocks, for random inputs and for real images preprocessed the
-way the style expects (torch: RGB, /255, ImageNet mean/std; keras: BGR "caffe" mean
-subtraction).
+N(0, 0.1). The classifier bias cancels most (``--head-centering``) of the calibration
+batch's mean pooled feature, so different inputs win different classes, and the
+classifier is scaled so logits have a standard deviation of about ``--logit-std`` on
+the calibration batch (a photo-like image, noise and a flat gradient). Activations
+therefore neither vanish nor explode through all 16 blocks, for random inputs and for
+real images preprocessed the way the style expects (torch: RGB, /255, ImageNet
+mean/std; keras: BGR "caffe" mean subtraction). ``check_models.py --activations``
+shows it.
 
 The same arguments always produce a byte-identical file: all randomness comes from
 ``--seed``, the calibration runs single-threaded in float64, and measured statistics
@@ -117,9 +120,7 @@ def conv2d(x: np.ndarray, w: np.ndarray, stride: int, pads: tuple[int, int, int,
     xp = pad_nchw(x, pads)
     if kh == 1 and kw == 1:
         cols = xp[:, :, ::stride, ::stride]
-        oh, ow = cols.shape[2:]
-        y = np.einsum("nchw,oc->nohw", cols, w[:, :, 0, 0], optimize=True)
-        return y
+        return np.einsum("nchw,oc->nohw", cols, w[:, :, 0, 0], optimize=True)
     win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
     win = win[:, :, ::stride, ::stride]  # N C OH OW KH KW
     oh, ow = win.shape[2:4]
@@ -133,10 +134,6 @@ def maxpool(x: np.ndarray, k: int, stride: int, pads: tuple[int, int, int, int])
     xp = pad_nchw(x, pads, value=-np.inf)
     win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))
     return win[:, :, ::stride, ::stride].max(axis=(4, 5))
-
-
-def out_size(size: int, k: int, stride: int, pad_total: int) -> int:
-    return (size + pad_total - k) // stride + 1
 
 
 def same_pads(size: int, k: int, stride: int) -> tuple[int, int]:
@@ -245,8 +242,8 @@ class ResNetWriter:
         if self.args.fold_bn:
             # Constant folding renames the folded tensors after the Conv's inputs.
             self.conv_count += 1
-            names["w"] = f"onnx::Conv_{2 * self.conv_count + 319}"
-            names["b"] = f"onnx::Conv_{2 * self.conv_count + 320}"
+            names["w"] = f"onnx::Conv_{2 * self.conv_count + 500}"
+            names["b"] = f"onnx::Conv_{2 * self.conv_count + 501}"
         return names
 
     # ---------------------------------------------------------------- layers
@@ -270,9 +267,8 @@ class ResNetWriter:
         mean, var, gamma, beta = (a.astype(np.float32).astype(np.float64)
                                   for a in (mean, var, gamma, beta))
 
-        # ONNX pads: [top, left, bottom, right] -> [x1_begin, x2_begin, x1_end, x2_end]
-        onnx_pads = [pads[0], pads[1], pads[2], pads[3]]
-        conv_attrs = dict(kernel_shape=[k, k], strides=[stride, stride], pads=onnx_pads,
+        # (top, left, bottom, right) is already ONNX's [x1_begin, x2_begin, x1_end, x2_end].
+        conv_attrs = dict(kernel_shape=[k, k], strides=[stride, stride], pads=list(pads),
                           dilations=[1, 1], group=1)
         scale = gamma / np.sqrt(var + self.eps)
         f32 = np.float32
@@ -337,7 +333,6 @@ class ResNetWriter:
         """One bottleneck block; the first of a stage projects (and maybe strides)."""
         stride = st.stride if bi == 0 else 1
         s1, s3 = (stride, 1) if self.args.variant == "v1" else (1, stride)
-        size = x.shape[2]
         if self.keras:
             p = f"conv{si + 2}_block{bi + 1}"
             n1, n2, n3, nsc = f"{p}_1", f"{p}_2", f"{p}_3", f"{p}_0"
@@ -362,7 +357,7 @@ class ResNetWriter:
         y, u = self.conv_bn(y, u, n3, st.out, 1, 1, (0, 0, 0, 0), (0.2, 0.5))
         if not self.keras:
             xs, ts = shortcut()
-        assert y.shape == xs.shape, (size, y.shape, xs.shape)
+        assert y.shape == xs.shape, (p, y.shape, xs.shape)
         u = self.g.node("Add", [ts, u] if self.keras else [u, ts], add)
         return self.relu(xs + y, u, rout)
 
@@ -399,7 +394,9 @@ class ResNetWriter:
                             "predictions/MatMul")
             t = self.g.node("Add", [t, self.g.init(f"{base}/BiasAdd/ReadVariableOp:0", b)],
                             "predictions/BiasAdd")
-            return self.g.node("Softmax", [t], "predictions/Softmax", output="predictions", axis=-1 if self.args.opset >= 13 else 1)
+            # Before opset 13 Softmax coerces to 2-D at `axis`; 1 is right for [N, classes].
+            axis = -1 if self.args.opset >= 13 else 1
+            return self.g.node("Softmax", [t], "predictions/Softmax", output="predictions", axis=axis)
         t = self.g.node("GlobalAveragePool", [t], "/avgpool/GlobalAveragePool")
         t = self.g.node("Flatten", [t], "/Flatten", axis=1)
         return self.g.node("Gemm", [t, self.g.init("fc.weight", w), self.g.init("fc.bias", b)],
@@ -512,6 +509,8 @@ def main(argv: list[str] | None = None) -> int:
             os.remove(data_path)  # onnx appends to an existing side file
         onnx.save_model(model, out, save_as_external_data=True, all_tensors_to_one_file=True,
                         location=location, size_threshold=1024)
+        # onnx creates the side file owner-only; give it the model file's permissions.
+        os.chmod(data_path, os.stat(out).st_mode & 0o777)
     else:
         onnx.save_model(model, out)
     if not args.quiet:
