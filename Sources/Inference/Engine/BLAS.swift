@@ -75,21 +75,37 @@ public enum BLASRuntime {
         return rank(coreName) < rank(preferred)
     }
 
-    /// If OpenBLAS chose weaker kernels than this CPU supports and the user did not pick a core
-    /// with `OPENBLAS_CORETYPE`, re-executes the current program once with the right core.
+    /// Product setting that overrides the automatic choice: a core name (e.g. `Haswell`) to force,
+    /// or `keep` to leave OpenBLAS's own choice (including any `OPENBLAS_CORETYPE`) alone.
+    public static let overrideVariable = "SMARTBIN_BLAS_CORE"
+
+    /// Makes OpenBLAS run the kernels this CPU supports. OpenBLAS picks its kernels once, when
+    /// the library loads, from its CPU detection or `OPENBLAS_CORETYPE`; when that choice is
+    /// weaker than the CPU (a misdetected new CPU, or a stale `OPENBLAS_CORETYPE` inherited from
+    /// a shell), this re-executes the current program once with `OPENBLAS_CORETYPE` set right.
+    /// `SMARTBIN_BLAS_CORE=<core>` forces a core; `SMARTBIN_BLAS_CORE=keep` disables the check.
     /// Returns (and the caller carries on) when nothing needs fixing or the restart fails.
     /// - Parameter arguments: the process's arguments, `argv[0]` first.
     public static func correctCoreIfNeeded(arguments: [String]) {
         let environment = ProcessInfo.processInfo.environment
-        guard environment["OPENBLAS_CORETYPE"] == nil, environment[restartedMarker] == nil,
-              isMisdetected, let preferred = preferredCore() else { return }
-        setenv("OPENBLAS_CORETYPE", preferred, 1)
-        setenv(restartedMarker, coreName, 1)
+        guard environment[restartedMarker] == nil else { return }
+        let wanted: String
+        switch environment[overrideVariable] {
+        case "keep"?: return
+        case let forced? where !forced.isEmpty && forced != "auto":
+            guard forced.lowercased() != coreName.lowercased() else { return }
+            wanted = forced
+        default:
+            guard isMisdetected, let preferred = preferredCore() else { return }
+            wanted = preferred
+        }
+        let before = environment["OPENBLAS_CORETYPE"].map { "\(coreName) (OPENBLAS_CORETYPE=\($0))" } ?? coreName
+        setenv("OPENBLAS_CORETYPE", wanted, 1)
+        setenv(restartedMarker, before, 1)
         var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
         cArguments.append(nil)
         execv("/proc/self/exe", &cArguments)
-        // Only reached if exec failed: run on with the generic kernels.
-        unsetenv("OPENBLAS_CORETYPE")
+        // Only reached if exec failed: run on with the kernels already loaded.
         for pointer in cArguments { free(pointer) }
     }
 
