@@ -17,7 +17,7 @@ public enum NPY {
     }
 
     /// A decoded array: its shape, element type and values widened to `Float`.
-    public struct Array: Sendable, Equatable {
+    public struct Contents: Sendable, Equatable {
         /// Dimensions, outermost first; empty for a scalar.
         public var shape: [Int]
         /// The element type stored in the file.
@@ -79,7 +79,7 @@ public enum NPY {
     ///   - bytes: the whole file.
     ///   - source: a path or label used in errors.
     /// - Throws: `ImagingError` with code `.badNPY` naming the problem and its byte offset.
-    public static func decode(_ bytes: [UInt8], source: String) throws(ImagingError) -> Array {
+    public static func decode(_ bytes: [UInt8], source: String) throws(ImagingError) -> Contents {
         func bad(_ message: String, at offset: Int? = nil) -> ImagingError {
             ImagingError(.badNPY, source: source, message: message, offset: offset)
         }
@@ -132,7 +132,7 @@ public enum NPY {
                 }
             }
         }
-        return Array(shape: shape, dataType: dataType, values: values)
+        return Contents(shape: shape, dataType: dataType, values: values)
     }
 
     // MARK: - Header
@@ -160,7 +160,7 @@ public enum NPY {
         } else {
             bytes += (0..<4).map { UInt8((length >> (8 * $0)) & 0xFF) }
         }
-        bytes += Swift.Array(dictionary.utf8)
+        bytes += Array(dictionary.utf8)
         bytes += [UInt8](repeating: 0x20, count: length - dictionary.utf8.count - 1) + [0x0A]
         return bytes
     }
@@ -168,8 +168,8 @@ public enum NPY {
     /// The text after `'key':` with leading spaces removed, or nil when the key is absent.
     private static func rawValue(of key: String, in text: String) -> Substring? {
         for quote in ["'", "\""] {
-            let needle = Swift.Array((quote + key + quote).utf8)
-            let haystack = Swift.Array(text.utf8)
+            let needle = Array((quote + key + quote).utf8)
+            let haystack = Array(text.utf8)
             guard haystack.count >= needle.count else { continue }
             if let start = (0...(haystack.count - needle.count)).first(where: { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }) {
                 let upper = text.utf8.index(text.utf8.startIndex, offsetBy: start + needle.count)
