@@ -77,7 +77,7 @@ public struct LabelMap: Sendable, Hashable {
     public static func parse(_ text: String, file: String) throws(BinCoreError) -> LabelMap {
         var entries: [Entry] = []
         var seenLabels: [String: Int] = [:]
-        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (offset, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             let lineNumber = offset + 1
             var line = Substring(rawLine)
             if line.hasSuffix("\r") { line = line.dropLast() }

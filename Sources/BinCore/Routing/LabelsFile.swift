@@ -4,7 +4,7 @@ public enum LabelsFile {
     /// - Throws: `BinCoreError.mapSyntax` naming `file:line` for an empty line among labels, and
     ///   when the file holds no label at all.
     public static func parse(_ text: String, file: String) throws(BinCoreError) -> [String] {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { line in
             var s = Substring(line)
             while let last = s.last, last == "\r" || last == " " || last == "\t" { s = s.dropLast() }
             return String(s)
