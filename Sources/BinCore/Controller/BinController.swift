@@ -1,0 +1,313 @@
+import Logging
+
+/// Runs the bin: owns the `BinStateMachine` and performs its actions with the seams and the
+/// injected clock, turning each routed item into a `BinEvent` for the `EventSink`.
+///
+/// Hardware calls and timers run in their own tasks and report back to the actor; results that
+/// arrive after a timeout are ignored by ticket. Event recording is never cancelled once started
+/// (an event the outbox is writing must not be torn). Status is published on every transition by
+/// one publisher task, newest value first, so updates never overtake each other.
+public actor BinController {
+    /// Who the bin is, as reported in events.
+    public struct Identity: Sendable, Hashable {
+        public var binID: String
+        public var firmware: String
+        public init(binID: String, firmware: String) {
+            self.binID = binID
+            self.firmware = firmware
+        }
+    }
+
+    private var machine: BinStateMachine
+    private let identity: Identity
+    private let triggers: any TriggerSource
+    private let frames: any FrameSource
+    private let classifier: any Classifier
+    private let flap: any Flap
+    private let sink: any EventSink
+    private let clock: ClockReader
+    private let wallClock: @Sendable () -> Double
+    private let makeEventID: @Sendable () -> String
+    private let logger: Logger
+
+    /// Sequence number the next event will carry.
+    public private(set) var nextSeq: UInt64
+    /// The last transitions (at most 200), oldest first, for diagnostics and tests.
+    public private(set) var recentTransitions: [BinStateMachine.Transition] = []
+
+    private var timers: [BinStateMachine.Ticket: Task<Void, Never>] = [:]
+    private var operations: [BinStateMachine.Ticket: Task<Void, Never>] = [:]
+    private var recordings: Set<BinStateMachine.Ticket> = []
+    private var stage = StageClock()
+    private var releaseOnFinish = false
+    private var finishWaiter: CheckedContinuation<Void, Never>?
+    private var restSignal: AsyncStream<Void>.Continuation?
+    private var statusOut: AsyncStream<BinStatus>.Continuation?
+
+    /// Stage start times of the current cycle, on the controller's clock.
+    private struct StageClock {
+        var cycleStart: Duration?
+        var captureStart: Duration?
+        var captureMilliseconds = 0.0
+        var classifyStart: Duration?
+        var output: ClassifierOutput?
+        var classifiedAtWall = 0.0
+        var actuateStart: Duration?
+    }
+
+    /// Creates a controller in `idle`.
+    /// - Parameters:
+    ///   - config: timing, timeouts, routing, retry policy and flap angles (validated here).
+    ///   - labels: the model's classes and their compartments.
+    ///   - clock: the monotonic clock for timers and stage timings (`ContinuousClock()` in the
+    ///     firmware, `ManualClock` in tests).
+    ///   - firstSeq: the `seq` of the first event, persisted by the outbox across restarts.
+    ///   - countsPerBin: counts carried over from a previous run.
+    ///   - wallClock: seconds since the Unix epoch (UTC), for event timestamps.
+    ///   - makeEventID: event id generator; random v4 UUIDs by default.
+    /// - Throws: `BinCoreError.invalidConfig` when the configuration is inconsistent.
+    public init(config: BinConfig, labels: LabelMap, identity: Identity,
+                triggers: any TriggerSource, frames: any FrameSource, classifier: any Classifier,
+                flap: any Flap, sink: any EventSink, clock: any Clock<Duration>,
+                firstSeq: UInt64 = 1, countsPerBin: [String: Int] = [:],
+                wallClock: @escaping @Sendable () -> Double,
+                makeEventID: @escaping @Sendable () -> String = { UUIDv4.random() },
+                logger: Logger = Logger(label: "smartbin.controller")) throws(BinCoreError) {
+        let binMap = try BinMap(labels: labels, config: config)
+        self.machine = BinStateMachine(config: config, binMap: binMap, countsPerBin: countsPerBin)
+        self.identity = identity
+        self.triggers = triggers
+        self.frames = frames
+        self.classifier = classifier
+        self.flap = flap
+        self.sink = sink
+        self.clock = ClockReader(clock)
+        self.wallClock = wallClock
+        self.makeEventID = makeEventID
+        self.logger = logger
+        self.nextSeq = firstSeq
+    }
+
+    // MARK: Running
+
+    /// Runs until the task is cancelled (or, with `stopWhenTriggersEnd`, until the trigger stream
+    /// has finished and the bin is at rest), then shuts down: flap home, servo released, final
+    /// status published. Call once.
+    public func run(stopWhenTriggersEnd: Bool = false) async {
+        let (statuses, statusContinuation) = AsyncStream.makeStream(of: BinStatus.self,
+                                                                    bufferingPolicy: .bufferingNewest(1))
+        statusOut = statusContinuation
+        let sink = self.sink
+        let publisher = Task { for await status in statuses { await sink.publishStatus(status) } }
+
+        logger.info("bin \(identity.binID) starting, firmware \(identity.firmware), model \(classifier.model.name)")
+        perform([.publishStatus])
+        for await event in triggers.events() {
+            perform(machine.trigger(event, at: clock.now()))
+        }
+        if !Task.isCancelled {
+            if stopWhenTriggersEnd {
+                logger.info("trigger source finished; stopping once the bin is at rest")
+                await waitUntilAtRest()
+            } else {
+                logger.info("trigger source finished; running until cancelled")
+                let (forever, keep) = AsyncStream.makeStream(of: Void.self)
+                for await _ in forever {}
+                keep.finish()
+            }
+        }
+        await shutdown(cause: Task.isCancelled ? "cancelled" : "trigger source finished")
+        statusContinuation.finish()
+        await publisher.value
+        statusOut = nil
+    }
+
+    /// Locks the flap home and ignores triggers (counted) until `exitMaintenance`.
+    public func enterMaintenance(cause: String) {
+        perform(machine.enterMaintenance(cause: cause))
+    }
+
+    /// Returns from maintenance to idle; also clears a fault whose retries are used up.
+    public func exitMaintenance(cause: String) {
+        perform(machine.exitMaintenance(cause: cause))
+    }
+
+    /// The status document as it would be published now.
+    public func status() -> BinStatus { makeStatus() }
+
+    /// The state machine's counters and state.
+    public var snapshot: BinStateMachine.Snapshot { machine.snapshot }
+
+    // MARK: Shutdown and rest
+
+    private func shutdown(cause: String) async {
+        guard machine.stateName != .stopped else { return }
+        perform(machine.beginShutdown(cause: cause))
+        guard machine.stateName != .stopped else { return }
+        await withCheckedContinuation { finishWaiter = $0 }
+    }
+
+    private func waitUntilAtRest() async {
+        let (rest, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        restSignal = signal
+        if machine.snapshot.atRest { signal.yield() }
+        for await _ in rest { break }
+        restSignal = nil
+    }
+
+    // MARK: Completions (called by the tasks this actor starts)
+
+    private func timerFired(_ ticket: BinStateMachine.Ticket) {
+        guard timers.removeValue(forKey: ticket) != nil else { return }
+        perform(machine.timerFired(ticket))
+    }
+
+    private func captured(_ result: Result<Frame, any Error>, _ ticket: BinStateMachine.Ticket) {
+        operations[ticket] = nil
+        switch result {
+        case .success(let frame):
+            if let start = stage.captureStart { stage.captureMilliseconds = (clock.now() - start).milliseconds }
+            perform(machine.frameCaptured(frame, ticket: ticket))
+        case .failure(let error):
+            perform(machine.captureFailed(String(describing: error), ticket: ticket))
+        }
+    }
+
+    private func classified(_ result: Result<ClassifierOutput, any Error>, _ ticket: BinStateMachine.Ticket) {
+        operations[ticket] = nil
+        switch result {
+        case .success(let output):
+            stage.output = output
+            stage.classifiedAtWall = wallClock()
+            perform(machine.classified(output.classification, ticket: ticket))
+        case .failure(let error):
+            perform(machine.classifyFailed(String(describing: error), ticket: ticket))
+        }
+    }
+
+    private func flapDone(_ error: (any Error)?, _ ticket: BinStateMachine.Ticket) {
+        operations[ticket] = nil
+        if let error {
+            perform(machine.flapFailed(String(describing: error), ticket: ticket))
+        } else {
+            perform(machine.flapMoved(ticket: ticket))
+        }
+    }
+
+    private func recordDone(_ error: (any Error)?, _ ticket: BinStateMachine.Ticket) {
+        operations[ticket] = nil
+        recordings.remove(ticket)
+        if let error {
+            logger.error("event not recorded: \(error)")
+            perform(machine.recordFailed(String(describing: error), ticket: ticket))
+        } else {
+            perform(machine.recorded(ticket: ticket))
+        }
+    }
+
+    private func finish() {
+        finishWaiter?.resume()
+        finishWaiter = nil
+    }
+
+    // MARK: Performing actions
+
+    private func perform(_ actions: [BinStateMachine.Action]) {
+        for action in actions { perform(action) }
+        if machine.snapshot.atRest { restSignal?.yield() }
+    }
+
+    private func perform(_ action: BinStateMachine.Action) {
+        switch action {
+        case .log(let transition):
+            logger.info("\(transition)")
+            recentTransitions.append(transition)
+            if recentTransitions.count > 200 { recentTransitions.removeFirst(recentTransitions.count - 200) }
+        case .note(let text):
+            logger.info("\(text)")
+        case .startTimer(let purpose, let delay, let ticket):
+            if purpose == .settle { stage = StageClock(cycleStart: clock.now()) }
+            let sleep = clock.sleep
+            timers[ticket] = Task.detached {
+                do { try await sleep(delay) } catch { return }
+                await self.timerFired(ticket)
+            }
+        case .cancelTimer(let ticket):
+            timers.removeValue(forKey: ticket)?.cancel()
+        case .capture(let ticket):
+            stage.captureStart = clock.now()
+            let frames = self.frames
+            operations[ticket] = Task.detached {
+                let result: Result<Frame, any Error>
+                do { result = .success(try await frames.capture()) } catch { result = .failure(error) }
+                await self.captured(result, ticket)
+            }
+        case .classify(let frame, let ticket):
+            stage.classifyStart = clock.now()
+            let classifier = self.classifier
+            operations[ticket] = Task.detached {
+                let result: Result<ClassifierOutput, any Error>
+                do { result = .success(try await classifier.classify(frame)) } catch { result = .failure(error) }
+                await self.classified(result, ticket)
+            }
+        case .moveFlap(let degrees, let ticket):
+            if machine.stateName == .routing { stage.actuateStart = clock.now() }
+            let flap = self.flap
+            operations[ticket] = Task.detached {
+                var failure: (any Error)?
+                do { try await flap.move(toDegrees: degrees) } catch { failure = error }
+                await self.flapDone(failure, ticket)
+            }
+        case .record(let report, let ticket):
+            let event = makeEvent(report)
+            logger.info("event seq \(event.seq): \(event.classification.label) → \(event.route.bin)\(event.route.fallback ? " (fallback)" : "") at \(event.route.angleDegrees)°")
+            let sink = self.sink
+            recordings.insert(ticket)
+            operations[ticket] = Task.detached {
+                var failure: (any Error)?
+                do { try await sink.record(event) } catch { failure = error }
+                await self.recordDone(failure, ticket)
+            }
+        case .cancelOperation(let ticket):
+            // A recording is never torn down half-way; its late completion is simply stale.
+            if !recordings.contains(ticket) { operations.removeValue(forKey: ticket)?.cancel() }
+        case .releaseFlap:
+            releaseOnFinish = true
+        case .publishStatus:
+            statusOut?.yield(makeStatus())
+        case .finished:
+            let flap = self.flap
+            let release = releaseOnFinish
+            for task in timers.values { task.cancel() }
+            timers = [:]
+            Task.detached {
+                if release { await flap.release() }
+                await self.finish()
+            }
+        }
+    }
+
+    private func makeEvent(_ report: BinStateMachine.CycleReport) -> BinEvent {
+        let now = clock.now()
+        var timings = StageTimings()
+        timings.capture = stage.captureMilliseconds
+        timings.preprocess = stage.output?.preprocessMilliseconds ?? 0
+        timings.inference = stage.output?.inferenceMilliseconds ?? 0
+        if let start = stage.actuateStart { timings.actuate = (now - start).milliseconds }
+        if let start = stage.cycleStart { timings.total = (now - start).milliseconds }
+        let seq = nextSeq
+        nextSeq += 1
+        return BinEvent(id: makeEventID(), seq: seq, binID: identity.binID,
+                        timestamp: stage.classifiedAtWall, classification: report.classification,
+                        route: report.route, model: classifier.model, timings: timings,
+                        firmware: identity.firmware)
+    }
+
+    private func makeStatus() -> BinStatus {
+        let snapshot = machine.snapshot
+        return BinStatus(state: snapshot.state.rawValue, faultReason: snapshot.faultReason,
+                         countsPerBin: snapshot.countsPerBin, model: classifier.model,
+                         uptimeSeconds: clock.now().milliseconds / 1000,
+                         triggersDuringCycle: snapshot.triggersDuringCycle)
+    }
+}
