@@ -1,0 +1,102 @@
+import BinCore
+import Foundation
+import Imaging
+import Inference
+
+/// A model ready to classify images: the network, its labels (and bins), its preprocessing and
+/// its identity. Built from an ONNX file plus an optional labels or map file.
+public final class LoadedModel: @unchecked Sendable {
+    // @unchecked: `network` has a mutable workspace; every use goes through `lock`.
+    private let network: Network
+    private let lock = NSLock()
+    private var input: [Float]
+    private var output: [Float]
+
+    public let labels: LabelMap
+    public let preprocessor: Preprocessor
+    public let info: ModelInfo
+    public let path: String
+
+    public var outputCount: Int { network.outputCount }
+    public var inputShape: ActivationShape { network.inputShape }
+    public var inputLayout: InputLayout { network.inputLayout }
+    public var endsWithSoftmax: Bool { network.endsWithSoftmax }
+    public var flops: Double { network.flops }
+    public var layerDescriptions: [String] { network.layerDescriptions }
+    public var parameterBytes: Int { network.parameterBytes }
+    public var workspaceBytes: Int { network.workspaceBytes }
+
+    /// Loads `path` (ONNX). Labels come from `labelsPath` (a `.tsv` map or a plain one-label-per-line
+    /// file), else the built-in map for 6 (TrashNet) or 40 (garbage_classify) outputs, else
+    /// `class_<n>`. The preset defaults to Keras `caffe` for NHWC models, PyTorch otherwise.
+    public init(path: String, labelsPath: String? = nil, preset: ChannelPreset? = nil,
+                resize: ResizeMode = .shorterSideThenCenterCrop(shorter: 256, crop: 224)) throws {
+        network = try Network.load(onnx: path)
+        let shape = network.inputShape
+        guard shape.channels == 3 else {
+            throw InferenceError(.unsupported, "\(path): the model takes \(shape.channels) input channels; image models take 3")
+        }
+        labels = try LabelCatalog.labels(for: network.outputCount, file: labelsPath, model: path)
+        let chosen = preset ?? (network.inputLayout == .nhwc ? .caffe : .torch)
+        // The crop (or direct size) follows the model's input size.
+        let fitted: ResizeMode
+        switch resize {
+        case .shorterSideThenCenterCrop(let shorter, let crop) where crop != shape.width || crop != shape.height:
+            fitted = shape.width == shape.height
+                ? .shorterSideThenCenterCrop(shorter: shorter * shape.width / crop, crop: shape.width)
+                : .direct(width: shape.width, height: shape.height)
+        case .direct:
+            fitted = .direct(width: shape.width, height: shape.height)
+        default:
+            fitted = resize
+        }
+        preprocessor = Preprocessor(preset: chosen, resize: fitted)
+        let sha = try SHA256.hex(ofFile: path)
+        info = ModelInfo(name: ((path as NSString).lastPathComponent as NSString).deletingPathExtension, sha256: sha, precision: "fp32")
+        self.path = path
+        input = [Float](repeating: 0, count: shape.count)
+        output = [Float](repeating: 0, count: network.outputCount)
+    }
+
+    /// The model's raw output (logits, or probabilities if it ends with Softmax) for an
+    /// already-preprocessed NCHW input.
+    public func run(tensor: [Float]) throws -> [Float] {
+        lock.lock()
+        defer { lock.unlock() }
+        return try network.forward(tensor)
+    }
+
+    /// Preprocesses an image and runs the network; returns the raw output and stage timings (ms).
+    public func run(image: RGBImage) throws -> (output: [Float], preprocessMilliseconds: Double, inferenceMilliseconds: Double) {
+        lock.lock()
+        defer { lock.unlock() }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        input.withUnsafeMutableBufferPointer { preprocessor.write(image, into: $0) }
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        try input.withUnsafeBufferPointer { source in
+            try output.withUnsafeMutableBufferPointer { target in try network.forward(input: source, output: target) }
+        }
+        let t2 = DispatchTime.now().uptimeNanoseconds
+        return (output, Double(t1 - t0) / 1e6, Double(t2 - t1) / 1e6)
+    }
+
+    /// Probabilities from a raw output: softmax unless the model already ends with one.
+    public func probabilities(_ raw: [Float]) -> [Double] {
+        if endsWithSoftmax { return raw.map(Double.init) }
+        let m = raw.max() ?? 0
+        let e = raw.map { Foundation.exp(Double($0 - m)) }
+        let sum = e.reduce(0, +)
+        return e.map { $0 / sum }
+    }
+
+    /// The top-`k` classification of a raw output.
+    public func classification(_ raw: [Float], top k: Int = 5) -> Classification {
+        let p = probabilities(raw)
+        let order = p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }
+        let top = order.prefix(max(1, k)).map { LabelScore(label: label(at: $0), score: p[$0]) }
+        let best = order[0]
+        return Classification(label: label(at: best), classIndex: best, confidence: p[best], top: top)
+    }
+
+    public func label(at index: Int) -> String { labels.entry(at: index)?.label ?? "class_\(index)" }
+}

@@ -1,1 +1,0 @@
-// SmartBinApp module.

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Inference
+import SmartBinApp
+
+/// `smartbin bench`: forward-pass latency of a model, as medians (never a pass/fail).
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure forward-pass latency (median, p90), throughput and peak memory.")
+
+    @Option(help: "Model file (.onnx).")
+    var model: String
+
+    @Option(help: "Threads for the forward pass.")
+    var threads: Int = 1
+
+    @Option(help: "Timed forward passes.")
+    var iterations: Int = 20
+
+    @Option(help: "Untimed forward passes first.")
+    var warmup: Int = 3
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        if threads < 1 || iterations < 1 || warmup < 0 { throw ValidationError("--threads and --iterations must be at least 1, --warmup at least 0") }
+    }
+
+    func run() throws {
+        BLASRuntime.threads = threads
+        let loaded: LoadedModel
+        do { loaded = try LoadedModel(path: model) } catch { throw fail("\(error)") }
+        // A fixed pseudo-random input (the values do not change the work done).
+        var state: UInt64 = 0x9E3779B97F4A7C15
+        let input = (0..<loaded.inputShape.count).map { _ -> Float in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2000) / 1000 - 1
+        }
+        var times: [Double] = []
+        do {
+            for _ in 0..<warmup { _ = try loaded.run(tensor: input) }
+            for _ in 0..<iterations {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try loaded.run(tensor: input)
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+        } catch { throw fail("\(error)") }
+        let sorted = times.sorted()
+        func percentile(_ p: Double) -> Double {
+            let position = p * Double(sorted.count - 1)
+            let low = Int(position.rounded(.down)), high = Int(position.rounded(.up))
+            return sorted[low] + (sorted[high] - sorted[low]) * (position - Double(low))
+        }
+        let median = percentile(0.5)
+        var usage = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        let result: [String: Any] = [
+            "model": model,
+            "precision": "fp32",
+            "threads": threads,
+            "iterations": iterations,
+            "median_ms": median,
+            "p90_ms": percentile(0.9),
+            "min_ms": sorted[0],
+            "mean_ms": times.reduce(0, +) / Double(times.count),
+            "gflop": loaded.flops / 1e9,
+            "gflops_per_s": loaded.flops / 1e9 / (median / 1000),
+            "peak_rss_mb": Double(usage.ru_maxrss) / 1024,
+            "blas_core": BLASRuntime.coreName,
+            "blas_core_detected": BLASRuntime.detectedBeforeCorrection ?? BLASRuntime.coreName,
+            "layers": loaded.layerDescriptions.count,
+        ]
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(String(format: "%@: median %.2f ms, p90 %.2f ms, min %.2f ms over %d runs, %d thread(s)",
+                         model, median, percentile(0.9), sorted[0], iterations, threads))
+            print(String(format: "%.2f GFLOP per pass, %.1f GFLOP/s at the median; peak RSS %.1f MB",
+                         loaded.flops / 1e9, loaded.flops / 1e9 / (median / 1000), Double(usage.ru_maxrss) / 1024))
+            print("OpenBLAS kernels: \(BLASRuntime.coreName)" + (BLASRuntime.detectedBeforeCorrection.map { " (it had chosen \($0))" } ?? ""))
+        }
+    }
+}
