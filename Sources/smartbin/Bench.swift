@@ -23,6 +23,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(help: "Also time every layer (median over the iterations): ms, GFLOP/s, share of the pass.")
+    var layers = false
+
     func validate() throws {
         if threads < 1 || iterations < 1 || warmup < 0 { throw ValidationError("--threads and --iterations must be at least 1, --warmup at least 0") }
     }
@@ -46,6 +49,23 @@ struct Bench: ParsableCommand {
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
         } catch { throw fail("\(error)") }
+        var layerRows: [[String: Any]] = []
+        if layers {
+            var perLayer: [[Double]] = []
+            var descriptions: [(String, Double)] = []
+            do {
+                for _ in 0..<iterations {
+                    let timings = try loaded.profile(tensor: input)
+                    if perLayer.isEmpty { perLayer = Array(repeating: [], count: timings.count); descriptions = timings.map { ($0.description, $0.flops) } }
+                    for t in timings { perLayer[t.index].append(t.milliseconds) }
+                }
+            } catch { throw fail("\(error)") }
+            for (index, samples) in perLayer.enumerated() {
+                let ms = samples.sorted()[samples.count / 2]
+                layerRows.append(["index": index, "layer": descriptions[index].0, "median_ms": ms,
+                                  "gflops_per_s": descriptions[index].1 / 1e9 / max(ms / 1000, 1e-9)])
+            }
+        }
         let sorted = times.sorted()
         func percentile(_ p: Double) -> Double {
             let position = p * Double(sorted.count - 1)
@@ -55,7 +75,7 @@ struct Bench: ParsableCommand {
         let median = percentile(0.5)
         var usage = rusage()
         getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
-        let result: [String: Any] = [
+        var result: [String: Any] = [
             "model": model,
             "precision": "fp32",
             "threads": threads,
@@ -71,6 +91,7 @@ struct Bench: ParsableCommand {
             "blas_core_detected": BLASRuntime.detectedBeforeCorrection ?? BLASRuntime.coreName,
             "layers": loaded.layerDescriptions.count,
         ]
+        if layers { result["layer_timings"] = layerRows }
         if json {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
@@ -80,6 +101,12 @@ struct Bench: ParsableCommand {
             print(String(format: "%.2f GFLOP per pass, %.1f GFLOP/s at the median; peak RSS %.1f MB",
                          loaded.flops / 1e9, loaded.flops / 1e9 / (median / 1000), Double(usage.ru_maxrss) / 1024))
             print("OpenBLAS kernels: \(BLASRuntime.coreName)" + (BLASRuntime.detectedBeforeCorrection.map { " (it had chosen \($0))" } ?? ""))
+            let total = layerRows.reduce(0.0) { $0 + ($1["median_ms"] as? Double ?? 0) }
+            for row in layerRows {
+                let ms = row["median_ms"] as? Double ?? 0
+                print(String(format: "%3d  %7.3f ms  %6.1f GFLOP/s  %5.1f%%  %@", row["index"] as? Int ?? 0, ms,
+                             row["gflops_per_s"] as? Double ?? 0, 100 * ms / max(total, 1e-9), row["layer"] as? String ?? ""))
+            }
         }
     }
 }

@@ -61,17 +61,18 @@ func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: 
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [executable] + arguments
-    let out = Pipe(), err = Pipe()
+    // stderr goes to a file so that a chatty child can never block on a full pipe.
+    let errorPath = NSTemporaryDirectory() + "smartbin-stderr-" + UUID().uuidString
+    FileManager.default.createFile(atPath: errorPath, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: errorPath) }
+    let errorHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+    let out = Pipe()
     process.standardOutput = out
-    process.standardError = err
+    process.standardError = errorHandle
     try process.run()
-    // Read both pipes before waiting so a chatty child cannot block on a full pipe.
-    var stdoutData = Data(), stderrData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async { stderrData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
+    let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    try errorHandle.close()
+    let stderrData = FileManager.default.contents(atPath: errorPath) ?? Data()
     return (process.terminationStatus, String(decoding: stdoutData, as: UTF8.self), String(decoding: stderrData, as: UTF8.self))
 }

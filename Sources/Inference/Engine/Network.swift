@@ -145,6 +145,32 @@ public final class Network {
         return output
     }
 
+    /// Time of one layer in a profiled forward pass.
+    public struct LayerTiming: Sendable {
+        public var index: Int
+        public var description: String
+        public var milliseconds: Double
+        public var flops: Double
+    }
+
+    /// Runs one forward pass timing every layer (for `smartbin bench --layers`).
+    public func profile(_ input: [Float]) throws(InferenceError) -> [LayerTiming] {
+        guard input.count == plan.inputShape.count else {
+            throw InferenceError(.badInput, "input has \(input.count) values; the model takes \(plan.inputShape.count)")
+        }
+        input.withUnsafeBufferPointer { pointer(plan.input).update(from: $0.baseAddress!, count: $0.count) }
+        let names = layerDescriptions
+        var timings: [LayerTiming] = []
+        timings.reserveCapacity(plan.layers.count)
+        for (index, layer) in plan.layers.enumerated() {
+            let start = DispatchTime.now().uptimeNanoseconds
+            run(layer)
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            timings.append(LayerTiming(index: index, description: names[index], milliseconds: elapsed, flops: layer.flops))
+        }
+        return timings
+    }
+
     @inline(__always)
     private func pointer(_ activation: Int) -> UnsafeMutablePointer<Float> { arena + offsets[activation] }
 

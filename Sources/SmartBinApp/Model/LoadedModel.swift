@@ -66,6 +66,13 @@ public final class LoadedModel: @unchecked Sendable {
         return try network.forward(tensor)
     }
 
+    /// Times every layer of one forward pass on a preprocessed input.
+    public func profile(tensor: [Float]) throws -> [Network.LayerTiming] {
+        lock.lock()
+        defer { lock.unlock() }
+        return try network.profile(tensor)
+    }
+
     /// Preprocesses an image and runs the network; returns the raw output and stage timings (ms).
     public func run(image: RGBImage) throws -> (output: [Float], preprocessMilliseconds: Double, inferenceMilliseconds: Double) {
         lock.lock()
