@@ -31,9 +31,8 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        BLASRuntime.threads = threads
         let loaded: LoadedModel
-        do { loaded = try LoadedModel(path: model) } catch { throw fail("\(error)") }
+        do { loaded = try LoadedModel(path: model, threads: threads) } catch { throw fail("\(error)") }
         // A fixed pseudo-random input (the values do not change the work done).
         var state: UInt64 = 0x9E3779B97F4A7C15
         let input = (0..<loaded.inputShape.count).map { _ -> Float in

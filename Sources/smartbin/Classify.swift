@@ -47,10 +47,9 @@ struct Classify: ParsableCommand {
     }
 
     func run() throws {
-        BLASRuntime.threads = threads
         let loaded: LoadedModel
         do {
-            loaded = try LoadedModel(path: model, labelsPath: labels, preset: preset, resize: resize.mode)
+            loaded = try LoadedModel(path: model, labelsPath: labels, preset: preset, resize: resize.mode, threads: threads)
         } catch {
             throw fail("\(error)")
         }

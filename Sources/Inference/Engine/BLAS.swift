@@ -125,6 +125,11 @@ enum BLAS {
                     1, a, Int32(k), b, Int32(n), accumulate ? 1 : 0, c, Int32(n))
     }
 
+    /// The single-threaded GEMM the C convolution driver calls on each thread's share.
+    static let kernel: sb_gemm_fn = { m, n, k, a, lda, b, ldb, c, ldc in
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
+    }
+
     /// y[m] = A[m x n] * x[n], row-major.
     @inline(__always)
     static func gemv(m: Int, n: Int, a: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {

@@ -16,6 +16,24 @@ public final class Network {
     private let offsets: [Int]
     private let scratch: UnsafeMutablePointer<Float>
     private let scratchCount: Int
+    /// Convolutions ready for the C driver, by layer index (pointers into `parameters`).
+    private var convPlans: [sb_conv_plan]
+    private var convPlanIndex: [Int]
+    private var pool: OpaquePointer?
+
+    /// Threads one forward pass uses (the engine's own pool; BLAS runs single-threaded on each
+    /// thread's share of a GEMM).
+    public private(set) var threads: Int = 1
+
+    /// Sets the number of threads for later forward passes.
+    public func setThreads(_ count: Int) {
+        let count = max(1, count)
+        guard count != threads || (count > 1 && pool == nil) else { return }
+        if let pool { sb_pool_destroy(pool) }
+        pool = count > 1 ? sb_pool_create(Int32(count)) : nil
+        threads = pool == nil ? 1 : count
+        BLASRuntime.threads = 1
+    }
 
     /// Shape of one input image the network takes (NCHW without the batch).
     public var inputShape: ActivationShape { plan.inputShape }
@@ -65,9 +83,23 @@ public final class Network {
         }
         scratchCount = scratchNeeded
         scratch = Network.allocate(max(scratchNeeded, 1))
+
+        var plans: [sb_conv_plan] = []
+        var index = [Int](repeating: -1, count: plan.layers.count)
+        for (layerIndex, layer) in plan.layers.enumerated() {
+            guard case .conv(let conv) = layer else { continue }
+            index[layerIndex] = plans.count
+            plans.append(sb_conv_plan(window: conv.window, out_channels: Int32(conv.outChannels),
+                                      unfold: conv.strategy == .direct ? 0 : 1, relu: conv.relu ? 1 : 0,
+                                      weights: weights + conv.weights.offset, bias: weights + conv.bias.offset))
+        }
+        convPlans = plans
+        convPlanIndex = index
+        BLASRuntime.threads = 1
     }
 
     deinit {
+        if let pool { sb_pool_destroy(pool) }
         free(parameters)
         free(arena)
         free(scratch)
@@ -130,7 +162,7 @@ public final class Network {
             throw InferenceError(.badInput, "output buffer holds \(output.count) values; the model produces \(outputCount)")
         }
         if let base = input.baseAddress { pointer(plan.input).update(from: base, count: input.count) }
-        for layer in plan.layers { run(layer) }
+        for index in plan.layers.indices { run(index) }
         output.baseAddress!.update(from: pointer(plan.output), count: outputCount)
     }
 
@@ -164,7 +196,7 @@ public final class Network {
         timings.reserveCapacity(plan.layers.count)
         for (index, layer) in plan.layers.enumerated() {
             let start = DispatchTime.now().uptimeNanoseconds
-            run(layer)
+            run(index)
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             timings.append(LayerTiming(index: index, description: names[index], milliseconds: elapsed, flops: layer.flops))
         }
@@ -177,24 +209,17 @@ public final class Network {
     @inline(__always)
     private func parameter(_ slice: ParameterSlice) -> UnsafeMutablePointer<Float> { parameters + slice.offset }
 
-    /// Executes one layer (public for per-layer benchmarks through `runLayer(at:)`).
-    private func run(_ layer: Layer) {
-        switch layer {
+    /// Executes one layer.
+    private func run(_ index: Int) {
+        switch plan.layers[index] {
         case .conv(let conv):
-            let out = pointer(conv.output)
-            let m = conv.outChannels, n = conv.outputPlane, k = conv.reduction
-            var window = conv.window
-            switch conv.strategy {
-            case .direct:
-                BLAS.gemm(m: m, n: n, k: k, a: parameter(conv.weights), b: pointer(conv.input), c: out)
-            case .subsample, .im2col:
-                sb_im2col(pointer(conv.input), scratch, &window)
-                BLAS.gemm(m: m, n: n, k: k, a: parameter(conv.weights), b: scratch, c: out)
+            convPlans.withUnsafeBufferPointer { plans in
+                let plan = plans.baseAddress! + convPlanIndex[index]
+                sb_conv2d(plan, pointer(conv.input), conv.residual.map { UnsafePointer(pointer($0)) },
+                          pointer(conv.output), scratch, pool, BLAS.kernel)
             }
-            sb_epilogue(out, nil, parameter(conv.bias), conv.residual.map { UnsafePointer(pointer($0)) },
-                        Int32(m), Int32(n), conv.relu ? 1 : 0)
         case .maxPool(let input, let output, var window):
-            sb_maxpool(pointer(input), pointer(output), &window)
+            sb_maxpool_parallel(pointer(input), pointer(output), &window, pool)
         case .averagePool(let input, let output, var window, let includePad):
             sb_avgpool(pointer(input), pointer(output), &window, includePad ? 1 : 0)
         case .globalAveragePool(let input, let output, let channels, let plane):

@@ -22,6 +22,7 @@ public final class LoadedModel: @unchecked Sendable {
     public var inputLayout: InputLayout { network.inputLayout }
     public var endsWithSoftmax: Bool { network.endsWithSoftmax }
     public var flops: Double { network.flops }
+    public var threads: Int { network.threads }
     public var layerDescriptions: [String] { network.layerDescriptions }
     public var parameterBytes: Int { network.parameterBytes }
     public var workspaceBytes: Int { network.workspaceBytes }
@@ -30,8 +31,9 @@ public final class LoadedModel: @unchecked Sendable {
     /// file), else the built-in map for 6 (TrashNet) or 40 (garbage_classify) outputs, else
     /// `class_<n>`. The preset defaults to Keras `caffe` for NHWC models, PyTorch otherwise.
     public init(path: String, labelsPath: String? = nil, preset: ChannelPreset? = nil,
-                resize: ResizeMode = .shorterSideThenCenterCrop(shorter: 256, crop: 224)) throws {
+                resize: ResizeMode = .shorterSideThenCenterCrop(shorter: 256, crop: 224), threads: Int = 1) throws {
         network = try Network.load(onnx: path)
+        network.setThreads(threads)
         let shape = network.inputShape
         guard shape.channels == 3 else {
             throw InferenceError(.unsupported, "\(path): the model takes \(shape.channels) input channels; image models take 3")

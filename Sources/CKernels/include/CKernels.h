@@ -1,0 +1,4 @@
+// Umbrella header of the CKernels module: every public kernel header.
+#pragma once
+#include "sb_kernels.h"
+#include "sb_parallel.h"

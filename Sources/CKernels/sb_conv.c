@@ -1,0 +1,101 @@
+// Multi-threaded convolution driver (see sb_parallel.h).
+#include "sb_parallel.h"
+#include <string.h>
+
+void sb_im2col_channels(const float *src, float *dst, const sb_window *g, int32_t c0, int32_t c1) {
+    if (c1 <= c0) return;
+    sb_window part = *g;
+    part.channels = c1 - c0;
+    const size_t plane = (size_t)g->in_h * g->in_w;
+    const size_t rows_per_channel = (size_t)g->k_h * g->k_w;
+    const size_t cols = (size_t)g->out_h * g->out_w;
+    sb_im2col(src + (size_t)c0 * plane, dst + (size_t)c0 * rows_per_channel * cols, &part);
+}
+
+void sb_epilogue_block(float *data, int32_t ld, int32_t row0, int32_t row1, int32_t col0, int32_t col1,
+                       const float *bias, const float *residual, int32_t relu) {
+    for (int32_t r = row0; r < row1; r++) {
+        float *d = data + (size_t)r * ld;
+        const float b = bias ? bias[r] : 0.0f;
+        if (residual) {
+            const float *res = residual + (size_t)r * ld;
+            if (relu) for (int32_t i = col0; i < col1; i++) { float v = d[i] + b + res[i]; d[i] = v > 0.0f ? v : 0.0f; }
+            else      for (int32_t i = col0; i < col1; i++) d[i] = d[i] + b + res[i];
+        } else {
+            if (relu) for (int32_t i = col0; i < col1; i++) { float v = d[i] + b; d[i] = v > 0.0f ? v : 0.0f; }
+            else      for (int32_t i = col0; i < col1; i++) d[i] = d[i] + b;
+        }
+    }
+}
+
+typedef struct {
+    const sb_conv_plan *plan;
+    const float *input, *residual;
+    float *output, *scratch;
+    sb_gemm_fn gemm;
+    int32_t m, n, k;
+    int32_t split_rows;   // 1: split M, 0: split N
+} sb_conv_job;
+
+static void split(int32_t total, int32_t index, int32_t count, int32_t align, int32_t *begin, int32_t *end) {
+    int32_t chunks = (total + align - 1) / align;
+    int32_t per = chunks / count, extra = chunks % count;
+    int32_t first = index * per + (index < extra ? index : extra);
+    int32_t mine = per + (index < extra ? 1 : 0);
+    *begin = first * align;
+    *end = (first + mine) * align;
+    if (*begin > total) *begin = total;
+    if (*end > total) *end = total;
+}
+
+static void unfold_task(void *raw, int32_t index, int32_t count) {
+    sb_conv_job *job = raw;
+    int32_t c0, c1;
+    split(job->plan->window.channels, index, count, 1, &c0, &c1);
+    sb_im2col_channels(job->input, job->scratch, &job->plan->window, c0, c1);
+}
+
+static void gemm_task(void *raw, int32_t index, int32_t count) {
+    sb_conv_job *job = raw;
+    const sb_conv_plan *p = job->plan;
+    const float *b = p->unfold ? job->scratch : job->input;
+    int32_t r0 = 0, r1 = job->m, c0 = 0, c1 = job->n;
+    if (job->split_rows) split(job->m, index, count, 8, &r0, &r1);
+    else split(job->n, index, count, 16, &c0, &c1);
+    if (r1 <= r0 || c1 <= c0) return;
+    job->gemm(r1 - r0, c1 - c0, job->k, p->weights + (size_t)r0 * job->k, job->k,
+              b + c0, job->n, job->output + (size_t)r0 * job->n + c0, job->n);
+    sb_epilogue_block(job->output, job->n, r0, r1, c0, c1, p->bias, job->residual, p->relu);
+}
+
+void sb_conv2d(const sb_conv_plan *plan, const float *input, const float *residual, float *output,
+               float *scratch, sb_pool *pool, sb_gemm_fn gemm) {
+    const sb_window *w = &plan->window;
+    sb_conv_job job = {
+        .plan = plan, .input = input, .residual = residual, .output = output, .scratch = scratch,
+        .gemm = gemm, .m = plan->out_channels, .n = w->out_h * w->out_w,
+        .k = w->channels * w->k_h * w->k_w,
+    };
+    // Each thread repacks the operand it shares; share the smaller one's duplication.
+    job.split_rows = (int64_t)job.m * job.k >= (int64_t)job.k * job.n;
+    if (plan->unfold) sb_pool_run(pool, unfold_task, &job);
+    sb_pool_run(pool, gemm_task, &job);
+}
+
+typedef struct { const float *src; float *dst; const sb_window *g; } sb_pool_job;
+
+static void maxpool_task(void *raw, int32_t index, int32_t count) {
+    sb_pool_job *job = raw;
+    int32_t c0, c1;
+    split(job->g->channels, index, count, 1, &c0, &c1);
+    if (c1 <= c0) return;
+    sb_window part = *job->g;
+    part.channels = c1 - c0;
+    sb_maxpool(job->src + (size_t)c0 * job->g->in_h * job->g->in_w,
+               job->dst + (size_t)c0 * job->g->out_h * job->g->out_w, &part);
+}
+
+void sb_maxpool_parallel(const float *src, float *dst, const sb_window *g, sb_pool *pool) {
+    sb_pool_job job = { src, dst, g };
+    sb_pool_run(pool, maxpool_task, &job);
+}
