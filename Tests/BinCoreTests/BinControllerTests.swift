@@ -102,7 +102,8 @@ import Testing
         rig.triggers.finish()
         #expect(await rig.clock.waitForSleepers(1))
         rig.clock.advance(by: .milliseconds(300))
-        #expect(await rig.clock.waitForSleepers(1))
+        #expect(await eventually { rig.sink.events.count == 1 })  // stage timeouts are cancelled by now
+        #expect(await rig.clock.waitForSleepers(1))               // so this is the dwell timer
         rig.clock.advance(by: .milliseconds(800))
         await run.value
         #expect(rig.sink.events.count == 1)
