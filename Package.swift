@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "BinTestKit", dependencies: ["BinCore"]),
 
         // MARK: Tests.
-        .testTarget(name: "BinCoreTests", dependencies: ["BinCore", "BinTestKit"]),
+        .testTarget(name: "BinCoreTests", dependencies: ["BinCore", "BinTestKit"], exclude: ["Scenarios"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "CKernels", "Imaging"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "BinCore", "BinTestKit"]),
