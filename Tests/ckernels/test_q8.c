@@ -3,8 +3,11 @@
 // outputs must be exactly equal. Also checks the dispatcher and prints a small throughput
 // report (never asserted).
 //
-// Usage: test_q8 [--quick] [--no-bench] [--seed N] [--expect-best NAME]
-//                [--expect-unavailable NAME]...
+// Usage: test_q8 [--quick] [--no-bench] [--dispatch-only] [--seed N] [--expect-best NAME]
+//                [--expect-selected NAME] [--expect-unavailable NAME]...
+//   --expect-best        the dispatcher's choice for this CPU, ignoring the environment
+//   --expect-selected    sb_q8_select_kernel() with the inherited SMARTBIN_Q8_KERNEL
+//   --expect-unavailable a variant this CPU must not offer (forcing it must be refused)
 #define _POSIX_C_SOURCE 200809L
 #include "sb_int8.h"
 #include <stdint.h>
@@ -187,9 +190,17 @@ static void bench(int32_t m, int32_t k, int32_t n, double min_seconds) {
 }
 
 /// The dispatcher: names, environment override and refusal of unsupported variants.
-static void test_dispatch(const char *expect_best, char **unavailable, int n_unavailable) {
+static void test_dispatch(const char *expect_best, const char *expect_selected,
+                          char **unavailable, int n_unavailable) {
     int ok = 1;
     const int32_t best = sb_q8_best_kernel();
+    const int32_t selected = sb_q8_select_kernel();   // honours SMARTBIN_Q8_KERNEL as inherited
+    printf("dispatch: selected %s (SMARTBIN_Q8_KERNEL=%s)\n",
+           selected >= 0 ? sb_q8_kernel_name(selected) : "error", getenv("SMARTBIN_Q8_KERNEL") ? getenv("SMARTBIN_Q8_KERNEL") : "unset");
+    if (expect_selected && (selected < 0 || strcmp(expect_selected, sb_q8_kernel_name(selected)) != 0)) {
+        fprintf(stderr, "dispatch: expected selected kernel %s, got %d\n", expect_selected, selected);
+        ok = 0;
+    }
     printf("dispatch: best kernel on this CPU is %s; available:", sb_q8_kernel_name(best));
     for (int32_t k = 0; k < SB_Q8_KERNEL_COUNT; k++)
         if (sb_q8_kernel_available(k)) printf(" %s", sb_q8_kernel_name(k));
@@ -238,21 +249,27 @@ static void test_dispatch(const char *expect_best, char **unavailable, int n_una
 }
 
 int main(int argc, char **argv) {
-    int quick = 0, do_bench = 1, n_unavailable = 0;
-    const char *expect_best = NULL;
+    int quick = 0, do_bench = 1, dispatch_only = 0, n_unavailable = 0;
+    const char *expect_best = NULL, *expect_selected = NULL;
     char *unavailable[8];
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) quick = 1;
         else if (strcmp(argv[i], "--no-bench") == 0) do_bench = 0;
+        else if (strcmp(argv[i], "--dispatch-only") == 0) dispatch_only = 1;
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) rng_state = strtoull(argv[++i], NULL, 0);
         else if (strcmp(argv[i], "--expect-best") == 0 && i + 1 < argc) expect_best = argv[++i];
+        else if (strcmp(argv[i], "--expect-selected") == 0 && i + 1 < argc) expect_selected = argv[++i];
         else if (strcmp(argv[i], "--expect-unavailable") == 0 && i + 1 < argc && n_unavailable < 8)
             unavailable[n_unavailable++] = argv[++i];
-        else { fprintf(stderr, "usage: %s [--quick] [--no-bench] [--seed N] [--expect-best NAME] [--expect-unavailable NAME]...\n", argv[0]); return 2; }
+        else { fprintf(stderr, "usage: %s [--quick] [--no-bench] [--dispatch-only] [--seed N] [--expect-best NAME] [--expect-selected NAME] [--expect-unavailable NAME]...\n", argv[0]); return 2; }
     }
     const uint64_t seed = rng_state;
     printf("test_q8: seed %llu%s\n", (unsigned long long)seed, quick ? " (quick)" : "");
-    test_dispatch(expect_best, unavailable, n_unavailable);
+    test_dispatch(expect_best, expect_selected, unavailable, n_unavailable);
+    if (dispatch_only) {
+        printf("%d passed, %d failed\n", passed, failed);
+        return failed ? 1 : 0;
+    }
 
     int fails[SB_Q8_KERNEL_COUNT] = { 0 };
     // ResNet-50 convolutions as GEMMs (M = Cout, K = Cin*kh*kw, N = output pixels), the FC
