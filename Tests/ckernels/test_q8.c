@@ -157,6 +157,12 @@ static double now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+static int cmp_double(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+/// Median time of single-threaded calls per variant, with the ratio to the scalar variant.
 static void bench(int32_t m, int32_t k, int32_t n, double min_seconds) {
     int8_t *a = xalloc((size_t)m * k);
     uint8_t *b = xalloc((size_t)k * n), *c = xalloc((size_t)m * n);
@@ -165,25 +171,28 @@ static void bench(int32_t m, int32_t k, int32_t n, double min_seconds) {
     float *scale = xalloc(sizeof(float) * (size_t)m);
     for (int32_t i = 0; i < m; i++) scale[i] = 1e-4f;
     sb_q8_epilogue ep = { .scale = scale, .out_zp = 0, .relu = 1, .out_type = SB_Q8_OUT_U8 };
+    static double times[1000];
+    double ref_median = 0;
     for (int32_t kern = 0; kern < SB_Q8_KERNEL_COUNT; kern++) {
         if (!sb_q8_kernel_available(kern)) continue;
         size_t psize = sb_q8_packed_weights_size(kern, m, k), wsize = sb_q8_workspace_size(kern, k);
         void *packed = xalloc(psize), *ws = xalloc(wsize);
         sb_q8_pack_weights(kern, a, m, k, k, packed, psize);
         sb_q8_gemm(packed, b, n, 3, 0, m, 0, n, &ep, c, n, ws, wsize);   // warm up
-        double best = 1e30, total = 0;
+        double total = 0;
         int reps = 0;
-        while (total < min_seconds || reps < 3) {
+        while ((total < min_seconds || reps < 3) && reps < 1000) {
             double t0 = now();
             sb_q8_gemm(packed, b, n, 3, 0, m, 0, n, &ep, c, n, ws, wsize);
-            double dt = now() - t0;
-            total += dt;
-            if (dt < best) best = dt;
-            if (++reps >= 1000) break;
+            times[reps] = now() - t0;
+            total += times[reps++];
         }
-        double macs = (double)m * n * k;
-        printf("bench %-10s M=%-4d K=%-4d N=%-5d  %8.3f ms  %7.1f GOPS  (%6.1f G MAC/s)\n",
-               sb_q8_kernel_name(kern), m, k, n, best * 1e3, 2 * macs / best * 1e-9, macs / best * 1e-9);
+        qsort(times, (size_t)reps, sizeof times[0], cmp_double);
+        const double median = times[reps / 2], macs = (double)m * n * k;
+        if (kern == SB_Q8_KERNEL_REF) ref_median = median;
+        printf("bench %-10s M=%-4d K=%-4d N=%-5d median %8.3f ms of %4d  %7.1f GOPS (%6.1f G MAC/s)  %6.1fx ref\n",
+               sb_q8_kernel_name(kern), m, k, n, median * 1e3, reps, 2 * macs / median * 1e-9,
+               macs / median * 1e-9, ref_median > 0 ? ref_median / median : 0.0);
         free(packed); free(ws);
     }
     free(a); free(b); free(c); free(scale);
