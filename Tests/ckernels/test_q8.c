@@ -1,0 +1,320 @@
+// Twin test of the int8 GEMM: every available variant against the reference loops on
+// seeded random shapes (ResNet's and awkward remainders). Accumulators and requantised
+// outputs must be exactly equal. Also checks the dispatcher and prints a small throughput
+// report (never asserted).
+//
+// Usage: test_q8 [--quick] [--no-bench] [--dispatch-only] [--seed N] [--expect-best NAME]
+//                [--expect-selected NAME] [--expect-unavailable NAME]...
+//   --expect-best        the dispatcher's choice for this CPU, ignoring the environment
+//   --expect-selected    sb_q8_select_kernel() with the inherited SMARTBIN_Q8_KERNEL
+//   --expect-unavailable a variant this CPU must not offer (forcing it must be refused)
+#define _POSIX_C_SOURCE 200809L
+#include "sb_int8.h"
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int passed, failed;
+static uint64_t rng_state = 0x5eed5eedULL;
+
+static uint64_t rnd(void) {   // splitmix64
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+static int32_t rnd_in(int32_t lo, int32_t hi) { return lo + (int32_t)(rnd() % (uint64_t)(hi - lo + 1)); }
+static float rnd_f(float lo, float hi) { return lo + (hi - lo) * (float)(rnd() >> 40) / (float)(1 << 24); }
+
+static void *xalloc(size_t n) {
+    void *p = NULL;
+    if (posix_memalign(&p, 64, n ? (n + 63) / 64 * 64 : 64) != 0) { perror("posix_memalign"); exit(2); }
+    return p;
+}
+
+typedef struct shape { int32_t m, k, n; } shape;
+
+/// One epilogue configuration of the test matrix.
+typedef struct config { int32_t type, bias, residual, relu; const char *name; } config;
+static const config configs[] = {
+    { SB_Q8_OUT_I32, 0, 0, 0, "i32" },
+    { SB_Q8_OUT_U8, 1, 0, 1, "u8+bias+relu" },
+    { SB_Q8_OUT_U8, 1, 1, 1, "u8+bias+residual+relu" },
+    { SB_Q8_OUT_S8, 1, 1, 0, "s8+bias+residual" },
+    { SB_Q8_OUT_F32, 1, 1, 1, "f32+bias+residual+relu" },
+    { SB_Q8_OUT_F32, 0, 0, 0, "f32" },
+};
+enum { NCONFIG = sizeof configs / sizeof configs[0] };
+
+static size_t elem_size(int32_t type) { return type == SB_Q8_OUT_U8 || type == SB_Q8_OUT_S8 ? 1 : 4; }
+
+/// Tests one shape on every available variant; returns the number of failed variant checks.
+static void test_shape(shape s, int32_t splits, int *fails) {
+    const int32_t lda = s.k + rnd_in(0, 3), ldb = s.n + rnd_in(0, 5), ldc = s.n + rnd_in(0, 2);
+    const int32_t zp = rnd_in(0, 255) & (rnd() & 1 ? 0xff : 0);   // half the time zp = 0
+    int8_t *a = xalloc((size_t)s.m * lda);
+    uint8_t *b = xalloc((size_t)s.k * ldb), *res = xalloc((size_t)s.m * ldc);
+    for (size_t i = 0; i < (size_t)s.m * lda; i++) a[i] = (int8_t)rnd();
+    for (size_t i = 0; i < (size_t)s.k * ldb; i++) b[i] = (uint8_t)rnd();
+    for (size_t i = 0; i < (size_t)s.m * ldc; i++) res[i] = (uint8_t)rnd();
+    // Extremes: a row of -128 against a column of 255 (largest |acc|).
+    for (int32_t p = 0; p < s.k; p++) { a[p] = -128; b[(size_t)p * ldb] = 255; }
+    float *scale = xalloc(sizeof(float) * (size_t)s.m), *bias = xalloc(sizeof(float) * (size_t)s.m);
+    // Scale so that outputs spread over the int8 range: |acc| ~ 75 * 128 * sqrt(K).
+    float spread = 1.0f;
+    for (float t = 1.0f; t * t < (float)s.k; t += 1.0f) spread = t;
+    for (int32_t i = 0; i < s.m; i++) {
+        scale[i] = rnd_f(0.5f, 2.0f) * 100.0f / (9600.0f * spread);
+        bias[i] = rnd_f(-40.0f, 40.0f);
+    }
+    int32_t *acc = xalloc(sizeof(int32_t) * (size_t)s.m * s.n);
+    sb_q8_gemm_acc_ref(a, s.m, s.k, lda, b, s.n, ldb, zp, acc);
+    const size_t csize = (size_t)s.m * ldc * 4;
+    unsigned char *want = xalloc(csize), *got = xalloc(csize);
+
+    for (int32_t kern = 0; kern < SB_Q8_KERNEL_COUNT; kern++) {
+        if (!sb_q8_kernel_available(kern)) continue;
+        const char *name = sb_q8_kernel_name(kern);
+        size_t psize = sb_q8_packed_weights_size(kern, s.m, s.k);
+        void *packed = xalloc(psize);
+        if (sb_q8_pack_weights(kern, a, s.m, s.k, lda, packed, psize) != SB_Q8_OK) {
+            fprintf(stderr, "%s: pack failed for %dx%d\n", name, s.m, s.k);
+            fails[kern]++;
+            free(packed);
+            continue;
+        }
+        size_t wsize = sb_q8_workspace_size(kern, s.k);
+        void *ws = xalloc(wsize);
+        for (int ci = 0; ci < NCONFIG; ci++) {
+            const config cf = configs[ci];
+            sb_q8_epilogue ep = {
+                .scale = scale, .bias = cf.bias ? bias : NULL,
+                .residual = cf.residual ? res : NULL, .ld_residual = ldc,
+                .residual_scale = rnd_f(0.1f, 1.0f), .residual_zp = rnd_in(0, 255),
+                .out_zp = cf.type == SB_Q8_OUT_U8 ? rnd_in(0, 30) : rnd_in(-10, 10),
+                .relu = cf.relu, .out_type = cf.type,
+            };
+            if (cf.type == SB_Q8_OUT_F32) {   // real units: bigger scale, no rounding
+                ep.out_zp = 0;
+            }
+            memset(want, 0xAB, csize);
+            memset(got, 0xAB, csize);
+            sb_q8_epilogue_ref(acc, s.m, s.n, &ep, want, ldc);
+            // Whole matrix in one call, or split into a grid of (splits x splits) ranges
+            // with arbitrary (unaligned) bounds, as a thread pool would.
+            int32_t mcut[5] = { 0, s.m, 0, 0, 0 }, ncut[5] = { 0, s.n, 0, 0, 0 }, parts = 1;
+            if (splits > 1 && (ci & 1)) {
+                parts = splits;
+                for (int32_t i = 0; i <= parts; i++) {
+                    mcut[i] = i == parts ? s.m : (int32_t)((int64_t)s.m * i / parts) + (i ? rnd_in(0, 1) : 0);
+                    ncut[i] = i == parts ? s.n : (int32_t)((int64_t)s.n * i / parts) + (i ? rnd_in(0, 3) : 0);
+                    if (mcut[i] > s.m) mcut[i] = s.m;
+                    if (ncut[i] > s.n) ncut[i] = s.n;
+                    if (i && mcut[i] < mcut[i - 1]) mcut[i] = mcut[i - 1];
+                    if (i && ncut[i] < ncut[i - 1]) ncut[i] = ncut[i - 1];
+                }
+            }
+            int rc = SB_Q8_OK;
+            for (int32_t i = 0; i < parts && rc == SB_Q8_OK; i++)
+                for (int32_t j = 0; j < parts && rc == SB_Q8_OK; j++)
+                    rc = sb_q8_gemm(packed, b, ldb, zp, mcut[i], mcut[i + 1], ncut[j], ncut[j + 1],
+                                    &ep, got, ldc, ws, wsize);
+            if (rc != SB_Q8_OK) {
+                fprintf(stderr, "%s: sb_q8_gemm returned %d for M=%d K=%d N=%d\n", name, rc, s.m, s.k, s.n);
+                fails[kern]++;
+                continue;
+            }
+            int ok = 1;
+            const size_t es = elem_size(cf.type);
+            for (int32_t i = 0; i < s.m && ok; i++)
+                if (memcmp(want + (size_t)i * ldc * es, got + (size_t)i * ldc * es, (size_t)s.n * es) != 0) {
+                    ok = 0;
+                    for (int32_t j = 0; j < s.n; j++) {
+                        size_t at = ((size_t)i * ldc + j) * es;
+                        if (memcmp(want + at, got + at, es) != 0) {
+                            long w = es == 1 ? (long)want[at] : (long)*(int32_t *)(want + at);
+                            long g = es == 1 ? (long)got[at] : (long)*(int32_t *)(got + at);
+                            if (fails[kern] < 5)
+                                fprintf(stderr, "%s: M=%d K=%d N=%d zp=%d %s: first mismatch at [%d][%d]: want %ld got %ld (raw)\n",
+                                        name, s.m, s.k, s.n, zp, cf.name, i, j, w, g);
+                            break;
+                        }
+                    }
+                }
+            if (!ok) fails[kern]++;
+        }
+        free(ws);
+        free(packed);
+    }
+    free(a); free(b); free(res); free(scale); free(bias); free(acc); free(want); free(got);
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *x, const void *y) {
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+/// Median time of single-threaded calls per variant, with the ratio to the scalar variant.
+static void bench(int32_t m, int32_t k, int32_t n, double min_seconds) {
+    int8_t *a = xalloc((size_t)m * k);
+    uint8_t *b = xalloc((size_t)k * n), *c = xalloc((size_t)m * n);
+    for (size_t i = 0; i < (size_t)m * k; i++) a[i] = (int8_t)rnd();
+    for (size_t i = 0; i < (size_t)k * n; i++) b[i] = (uint8_t)rnd();
+    float *scale = xalloc(sizeof(float) * (size_t)m);
+    for (int32_t i = 0; i < m; i++) scale[i] = 1e-4f;
+    sb_q8_epilogue ep = { .scale = scale, .out_zp = 0, .relu = 1, .out_type = SB_Q8_OUT_U8 };
+    static double times[1000];
+    double ref_median = 0;
+    for (int32_t kern = 0; kern < SB_Q8_KERNEL_COUNT; kern++) {
+        if (!sb_q8_kernel_available(kern)) continue;
+        size_t psize = sb_q8_packed_weights_size(kern, m, k), wsize = sb_q8_workspace_size(kern, k);
+        void *packed = xalloc(psize), *ws = xalloc(wsize);
+        sb_q8_pack_weights(kern, a, m, k, k, packed, psize);
+        sb_q8_gemm(packed, b, n, 3, 0, m, 0, n, &ep, c, n, ws, wsize);   // warm up
+        double total = 0;
+        int reps = 0;
+        while ((total < min_seconds || reps < 3) && reps < 1000) {
+            double t0 = now();
+            sb_q8_gemm(packed, b, n, 3, 0, m, 0, n, &ep, c, n, ws, wsize);
+            times[reps] = now() - t0;
+            total += times[reps++];
+        }
+        qsort(times, (size_t)reps, sizeof times[0], cmp_double);
+        const double median = times[reps / 2], macs = (double)m * n * k;
+        if (kern == SB_Q8_KERNEL_REF) ref_median = median;
+        printf("bench %-10s M=%-4d K=%-4d N=%-5d median %8.3f ms of %4d  %7.1f GOPS (%6.1f G MAC/s)  %6.1fx ref\n",
+               sb_q8_kernel_name(kern), m, k, n, median * 1e3, reps, 2 * macs / median * 1e-9,
+               macs / median * 1e-9, ref_median > 0 ? ref_median / median : 0.0);
+        free(packed); free(ws);
+    }
+    free(a); free(b); free(c); free(scale);
+}
+
+/// The dispatcher: names, environment override and refusal of unsupported variants.
+static void test_dispatch(const char *expect_best, const char *expect_selected,
+                          char **unavailable, int n_unavailable) {
+    int ok = 1;
+    const int32_t best = sb_q8_best_kernel();
+    const int32_t selected = sb_q8_select_kernel();   // honours SMARTBIN_Q8_KERNEL as inherited
+    printf("dispatch: selected %s (SMARTBIN_Q8_KERNEL=%s)\n",
+           selected >= 0 ? sb_q8_kernel_name(selected) : "error", getenv("SMARTBIN_Q8_KERNEL") ? getenv("SMARTBIN_Q8_KERNEL") : "unset");
+    if (expect_selected && (selected < 0 || strcmp(expect_selected, sb_q8_kernel_name(selected)) != 0)) {
+        fprintf(stderr, "dispatch: expected selected kernel %s, got %d\n", expect_selected, selected);
+        ok = 0;
+    }
+    printf("dispatch: best kernel on this CPU is %s; available:", sb_q8_kernel_name(best));
+    for (int32_t k = 0; k < SB_Q8_KERNEL_COUNT; k++)
+        if (sb_q8_kernel_available(k)) printf(" %s", sb_q8_kernel_name(k));
+    printf("\n");
+    if (expect_best && strcmp(expect_best, sb_q8_kernel_name(best)) != 0) {
+        fprintf(stderr, "dispatch: expected best kernel %s, got %s\n", expect_best, sb_q8_kernel_name(best));
+        ok = 0;
+    }
+    for (int i = 0; i < n_unavailable; i++) {
+        int32_t k = sb_q8_kernel_from_name(unavailable[i]);
+        if (k < 0 || sb_q8_kernel_available(k)) {
+            fprintf(stderr, "dispatch: %s must not be available here\n", unavailable[i]);
+            ok = 0;
+        }
+        setenv("SMARTBIN_Q8_KERNEL", unavailable[i], 1);
+        if (sb_q8_select_kernel() != SB_Q8_E_UNSUPPORTED) {
+            fprintf(stderr, "dispatch: forcing %s must return SB_Q8_E_UNSUPPORTED\n", unavailable[i]);
+            ok = 0;
+        }
+        // Weights packed for it (packing is portable) must be refused by the GEMM.
+        int8_t a[4] = { 1, 2, 3, 4 };
+        uint8_t bm[4] = { 1, 2, 3, 4 };
+        int32_t c[1];
+        if (k >= 0 && sb_q8_packed_weights_size(k, 1, 4) > 0) {
+            size_t ps = sb_q8_packed_weights_size(k, 1, 4), ws = sb_q8_workspace_size(k, 4);
+            void *p = xalloc(ps), *w = xalloc(ws);
+            sb_q8_pack_weights(k, a, 1, 4, 4, p, ps);
+            sb_q8_epilogue ep = { .out_type = SB_Q8_OUT_I32 };
+            if (sb_q8_gemm(p, bm, 1, 0, 0, 1, 0, 1, &ep, c, 1, w, ws) != SB_Q8_E_UNSUPPORTED) {
+                fprintf(stderr, "dispatch: sb_q8_gemm must refuse weights packed for %s\n", unavailable[i]);
+                ok = 0;
+            }
+            free(p); free(w);
+        }
+    }
+    setenv("SMARTBIN_Q8_KERNEL", "bogus", 1);
+    if (sb_q8_select_kernel() != SB_Q8_E_UNKNOWN) { fprintf(stderr, "dispatch: bogus name accepted\n"); ok = 0; }
+    setenv("SMARTBIN_Q8_KERNEL", "ref", 1);
+    if (sb_q8_select_kernel() != SB_Q8_KERNEL_REF) { fprintf(stderr, "dispatch: ref not selectable\n"); ok = 0; }
+    setenv("SMARTBIN_Q8_KERNEL", "auto", 1);
+    if (sb_q8_select_kernel() != best) { fprintf(stderr, "dispatch: auto is not the best\n"); ok = 0; }
+    unsetenv("SMARTBIN_Q8_KERNEL");
+    if (sb_q8_select_kernel() != best) { fprintf(stderr, "dispatch: unset is not the best\n"); ok = 0; }
+    printf("%-10s %s\n", "dispatch", ok ? "ok" : "FAILED");
+    if (ok) passed++; else failed++;
+}
+
+int main(int argc, char **argv) {
+    int quick = 0, do_bench = 1, dispatch_only = 0, n_unavailable = 0;
+    const char *expect_best = NULL, *expect_selected = NULL;
+    char *unavailable[8];
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) quick = 1;
+        else if (strcmp(argv[i], "--no-bench") == 0) do_bench = 0;
+        else if (strcmp(argv[i], "--dispatch-only") == 0) dispatch_only = 1;
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) rng_state = strtoull(argv[++i], NULL, 0);
+        else if (strcmp(argv[i], "--expect-best") == 0 && i + 1 < argc) expect_best = argv[++i];
+        else if (strcmp(argv[i], "--expect-selected") == 0 && i + 1 < argc) expect_selected = argv[++i];
+        else if (strcmp(argv[i], "--expect-unavailable") == 0 && i + 1 < argc && n_unavailable < 8)
+            unavailable[n_unavailable++] = argv[++i];
+        else { fprintf(stderr, "usage: %s [--quick] [--no-bench] [--dispatch-only] [--seed N] [--expect-best NAME] [--expect-selected NAME] [--expect-unavailable NAME]...\n", argv[0]); return 2; }
+    }
+    const uint64_t seed = rng_state;
+    printf("test_q8: seed %llu%s\n", (unsigned long long)seed, quick ? " (quick)" : "");
+    test_dispatch(expect_best, expect_selected, unavailable, n_unavailable);
+    if (dispatch_only) {
+        printf("%d passed, %d failed\n", passed, failed);
+        return failed ? 1 : 0;
+    }
+
+    int fails[SB_Q8_KERNEL_COUNT] = { 0 };
+    // ResNet-50 convolutions as GEMMs (M = Cout, K = Cin*kh*kw, N = output pixels), the FC
+    // layer (N = 1), then awkward random shapes.
+    static const shape resnet[] = {
+        { 64, 147, 12544 }, { 64, 64, 3136 }, { 64, 576, 3136 }, { 256, 64, 3136 },
+        { 128, 1152, 784 }, { 512, 128, 784 }, { 256, 2304, 196 }, { 1024, 256, 196 },
+        { 512, 4608, 49 }, { 2048, 512, 49 }, { 1000, 2048, 1 },
+    };
+    int n_shapes = 0;
+    for (size_t i = 0; i < sizeof resnet / sizeof resnet[0]; i++) {
+        shape s = resnet[i];
+        if (quick && (double)s.m * s.k * s.n > 3e7) s.n = s.n > 97 ? 97 : s.n;   // keep qemu fast
+        test_shape(s, 3, fails);
+        n_shapes++;
+    }
+    const int randoms = quick ? 25 : 60;
+    for (int i = 0; i < randoms; i++) {
+        shape s = { rnd_in(1, 70), rnd_in(1, 300), rnd_in(1, 150) };
+        if (i % 10 == 0) s.k = rnd_in(1, 9);
+        test_shape(s, i % 3 ? 2 : 1, fails);
+        n_shapes++;
+    }
+    for (int32_t k = 0; k < SB_Q8_KERNEL_COUNT; k++) {
+        if (!sb_q8_kernel_available(k)) {
+            printf("%-10s skipped (not available on this CPU/architecture)\n", sb_q8_kernel_name(k));
+            continue;
+        }
+        printf("%-10s %s: %d shapes x %d epilogues vs reference, MR=%d NR=%d\n", sb_q8_kernel_name(k),
+               fails[k] ? "FAILED" : "ok", n_shapes, NCONFIG, sb_q8_block_m(k), sb_q8_block_n(k));
+        if (fails[k]) failed++; else passed++;
+    }
+    if (do_bench) {
+        bench(256, 2304, 196, quick ? 0.0 : 0.3);
+        bench(64, 576, 3136, quick ? 0.0 : 0.3);
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
