@@ -2,3 +2,4 @@
 #pragma once
 #include "sb_kernels.h"
 #include "sb_parallel.h"
+#include "sb_int8.h"
