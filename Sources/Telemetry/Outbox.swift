@@ -32,6 +32,11 @@ public final class Outbox: @unchecked Sendable {
         /// Record id (1, 2, …), used as the event `seq`.
         public var id: UInt64
         public var payload: [UInt8]
+
+        public init(id: UInt64, payload: [UInt8]) {
+            self.id = id
+            self.payload = payload
+        }
     }
 
     static let magic: [UInt8] = Array("SBOUTBX1".utf8)
