@@ -1,0 +1,229 @@
+import BinCore
+import Foundation
+
+/// JSON for the MQTT contract v1 (see DESIGN.md): `…/event` documents (schema 1) and the
+/// retained `…/state` document. Keys are written in the contract's order, compact, UTF-8, one
+/// line (no raw newlines: line-oriented tools such as `mosquitto_sub -v` can split on them).
+public enum EventEncoding {
+    /// Encodes an event as the `…/event` payload:
+    /// `schema, id, seq, bin_id, ts, label, class_index, confidence, top[{label,score}], route,
+    /// fallback, flap_angle_deg, model{name,sha256,precision},
+    /// timing_ms{capture,preprocess,inference,actuate,total}, firmware`.
+    /// `ts` is RFC 3339 UTC with milliseconds.
+    public static func encode(_ event: BinEvent) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("schema"); w.int(BinEvent.schemaVersion)
+        w.key("id"); w.string(event.id)
+        w.key("seq"); w.int(event.seq)
+        w.key("bin_id"); w.string(event.binID)
+        w.key("ts"); w.string(RFC3339.format(event.timestamp))
+        w.key("label"); w.string(event.classification.label)
+        w.key("class_index"); w.int(event.classification.classIndex)
+        w.key("confidence"); w.number(event.classification.confidence)
+        w.key("top")
+        w.beginArray()
+        for score in event.classification.top {
+            w.beginObject()
+            w.key("label"); w.string(score.label)
+            w.key("score"); w.number(score.score)
+            w.endObject()
+        }
+        w.endArray()
+        w.key("route"); w.string(event.route.bin)
+        w.key("fallback"); w.bool(event.route.fallback)
+        w.key("flap_angle_deg"); w.number(event.route.angleDegrees)
+        w.key("model"); writeModel(event.model, into: &w)
+        w.key("timing_ms")
+        w.beginObject()
+        w.key("capture"); w.number(event.timings.capture)
+        w.key("preprocess"); w.number(event.timings.preprocess)
+        w.key("inference"); w.number(event.timings.inference)
+        w.key("actuate"); w.number(event.timings.actuate)
+        w.key("total"); w.number(event.timings.total)
+        w.endObject()
+        w.key("firmware"); w.string(event.firmware)
+        w.endObject()
+        return w.bytes
+    }
+
+    /// Encodes a status as the retained `…/state` payload:
+    /// `schema, state, fault_reason (string or null), counts{bin: n} (sorted by bin),
+    /// model{name,sha256,precision} or null, uptime_s, triggers_during_cycle, ts`.
+    /// - Parameter timestamp: seconds since the epoch when the status was taken.
+    public static func encode(_ status: BinStatus, timestamp: Double) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("schema"); w.int(BinEvent.schemaVersion)
+        w.key("state"); w.string(status.state)
+        w.key("fault_reason"); w.string(status.faultReason)
+        w.key("counts")
+        w.beginObject()
+        for (bin, count) in status.countsPerBin.sorted(by: { $0.key < $1.key }) {
+            w.key(bin); w.int(count)
+        }
+        w.endObject()
+        w.key("model")
+        if let model = status.model { writeModel(model, into: &w) } else { w.null() }
+        w.key("uptime_s"); w.number(status.uptimeSeconds)
+        w.key("triggers_during_cycle"); w.int(status.triggersDuringCycle)
+        w.key("ts"); w.string(RFC3339.format(timestamp))
+        w.endObject()
+        return w.bytes
+    }
+
+    /// Decodes an `…/event` payload (schema 1). Unknown keys are ignored.
+    /// - Throws: `TelemetryError` `.malformedJSON` naming the missing or mistyped key.
+    public static func decodeEvent(_ bytes: [UInt8]) throws -> BinEvent {
+        let object = try parseObject(bytes, what: "event")
+        let schema: Int = try object.int("schema")
+        guard schema == BinEvent.schemaVersion else {
+            throw TelemetryError(.malformedJSON, "event JSON: unsupported schema \(schema) (expected \(BinEvent.schemaVersion))")
+        }
+        let tsText: String = try object.string("ts")
+        guard let timestamp = RFC3339.parse(tsText) else {
+            throw TelemetryError(.malformedJSON, "event JSON: key 'ts' is not an RFC 3339 timestamp: \(tsText)")
+        }
+        let top = try object.array("top").enumerated().map { index, element -> LabelScore in
+            let item = try JSONObject(element, path: "top[\(index)]")
+            return LabelScore(label: try item.string("label"), score: try item.double("score"))
+        }
+        let model = try object.object("model")
+        let timing = try object.object("timing_ms")
+        return BinEvent(
+            id: try object.string("id"),
+            seq: try object.uint64("seq"),
+            binID: try object.string("bin_id"),
+            timestamp: timestamp,
+            classification: Classification(label: try object.string("label"),
+                                           classIndex: try object.int("class_index"),
+                                           confidence: try object.double("confidence"), top: top),
+            route: Route(bin: try object.string("route"),
+                         angleDegrees: try object.double("flap_angle_deg"),
+                         fallback: try object.bool("fallback")),
+            model: ModelInfo(name: try model.string("name"), sha256: try model.string("sha256"),
+                             precision: try model.string("precision")),
+            timings: StageTimings(capture: try timing.double("capture"),
+                                  preprocess: try timing.double("preprocess"),
+                                  inference: try timing.double("inference"),
+                                  actuate: try timing.double("actuate"),
+                                  total: try timing.double("total")),
+            firmware: try object.string("firmware"))
+    }
+
+    /// Decodes a `…/state` payload into the status and its `ts` (seconds since the epoch).
+    /// - Throws: `TelemetryError` `.malformedJSON` naming the missing or mistyped key.
+    public static func decodeStatus(_ bytes: [UInt8]) throws -> (status: BinStatus, timestamp: Double) {
+        let object = try parseObject(bytes, what: "state")
+        let tsText: String = try object.string("ts")
+        guard let timestamp = RFC3339.parse(tsText) else {
+            throw TelemetryError(.malformedJSON, "state JSON: key 'ts' is not an RFC 3339 timestamp: \(tsText)")
+        }
+        let countsObject = try object.object("counts")
+        var counts: [String: Int] = [:]
+        for key in countsObject.keys { counts[key] = try countsObject.int(key) }
+        var model: ModelInfo?
+        if !object.isNull("model") {
+            let m = try object.object("model")
+            model = ModelInfo(name: try m.string("name"), sha256: try m.string("sha256"),
+                              precision: try m.string("precision"))
+        }
+        let status = BinStatus(
+            state: try object.string("state"),
+            faultReason: object.isNull("fault_reason") ? nil : try object.string("fault_reason"),
+            countsPerBin: counts, model: model,
+            uptimeSeconds: try object.double("uptime_s"),
+            triggersDuringCycle: try object.int("triggers_during_cycle"))
+        return (status, timestamp)
+    }
+
+    private static func writeModel(_ model: ModelInfo, into w: inout JSONWriter) {
+        w.beginObject()
+        w.key("name"); w.string(model.name)
+        w.key("sha256"); w.string(model.sha256)
+        w.key("precision"); w.string(model.precision)
+        w.endObject()
+    }
+
+    private static func parseObject(_ bytes: [UInt8], what: String) throws -> JSONObject {
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: Data(bytes), options: [])
+        } catch {
+            throw TelemetryError(.malformedJSON, "\(what) JSON: not valid JSON (\(bytes.count) bytes): \(error.localizedDescription)")
+        }
+        return try JSONObject(parsed, path: what)
+    }
+}
+
+/// Typed access to a parsed JSON object with errors that name the key path.
+private struct JSONObject {
+    let dictionary: [String: Any]
+    let path: String
+
+    init(_ value: Any, path: String) throws {
+        guard let dictionary = value as? [String: Any] else {
+            throw TelemetryError(.malformedJSON, "\(path) JSON: expected an object")
+        }
+        self.dictionary = dictionary
+        self.path = path
+    }
+
+    var keys: [String] { Array(dictionary.keys) }
+
+    func isNull(_ key: String) -> Bool {
+        dictionary[key] == nil || dictionary[key] is NSNull
+    }
+
+    private func value(_ key: String) throws -> Any {
+        guard let value = dictionary[key], !(value is NSNull) else {
+            throw TelemetryError(.malformedJSON, "\(path) JSON: missing key '\(key)'")
+        }
+        return value
+    }
+
+    private func mistyped(_ key: String, _ type: String) -> TelemetryError {
+        TelemetryError(.malformedJSON, "\(path) JSON: key '\(key)' is not \(type)")
+    }
+
+    func string(_ key: String) throws -> String {
+        guard let text = try value(key) as? String else { throw mistyped(key, "a string") }
+        return text
+    }
+
+    func number(_ key: String) throws -> NSNumber {
+        let raw = try value(key)
+        guard let number = raw as? NSNumber else {
+            throw mistyped(key, "a number")
+        }
+        return number
+    }
+
+    func double(_ key: String) throws -> Double { try number(key).doubleValue }
+
+    func int(_ key: String) throws -> Int {
+        let number = try number(key)
+        guard Double(number.intValue) == number.doubleValue else { throw mistyped(key, "an integer") }
+        return number.intValue
+    }
+
+    func uint64(_ key: String) throws -> UInt64 {
+        let number = try number(key)
+        guard number.doubleValue >= 0 else { throw mistyped(key, "a non-negative integer") }
+        return number.uint64Value
+    }
+
+    func bool(_ key: String) throws -> Bool {
+        guard let flag = try value(key) as? Bool else { throw mistyped(key, "a boolean") }
+        return flag
+    }
+
+    func array(_ key: String) throws -> [Any] {
+        guard let items = try value(key) as? [Any] else { throw mistyped(key, "an array") }
+        return items
+    }
+
+    func object(_ key: String) throws -> JSONObject {
+        try JSONObject(try value(key), path: "\(path).\(key)")
+    }
+}

@@ -1,0 +1,19 @@
+import Foundation
+
+/// A value guarded by a lock, for state shared with libmosquitto's loop thread.
+///
+/// Only `withLock` touches the value, so the wrapper is safe to share across threads.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+    }
+
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}

@@ -1,0 +1,179 @@
+import BinCore
+import Foundation
+import Logging
+
+/// The `EventSink` that reports to the fleet: every event goes to the durable outbox first and
+/// then to `<prefix>/<fleet>/<bin_id>/event` with QoS 1; a record leaves the outbox only after
+/// the broker's PUBACK.
+///
+/// - The event's `seq` is assigned here from the outbox's persistent counter (record id), so it
+///   increases by one per event and survives restarts; whatever `seq` the caller set is replaced.
+/// - While the broker is unreachable, events queue in libmosquitto (in order) and in the outbox;
+///   libmosquitto sends them after it reconnects. Records still in the outbox at start (a crash,
+///   a power cut, a shutdown before PUBACK) are published again first, in order, before any new
+///   event. Subscribers drop the rare duplicate by `id` (at least once delivery).
+/// - Status goes to the retained `…/state` topic (latest wins) and is republished on reconnect.
+public actor MQTTEventPublisher: EventSink {
+    public nonisolated let layout: TopicLayout
+    public nonisolated let client: MQTTClient
+    public nonisolated let outbox: Outbox
+    private let logger: Logger
+    private let wallClock: @Sendable () -> Double
+    private var inFlight: Set<UInt64> = []
+    private var latestStatus: (status: BinStatus, timestamp: Double)?
+    private var connectionTask: Task<Void, Never>?
+    private var started = false
+
+    /// Wires a publisher from parts (tests pass their own client and outbox).
+    /// - Parameter wallClock: seconds since the epoch, for the `ts` of status documents.
+    public init(client: MQTTClient, outbox: Outbox, layout: TopicLayout,
+                logger: Logger = Logger(label: "smartbin.telemetry"),
+                wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.client = client
+        self.outbox = outbox
+        self.layout = layout
+        self.logger = logger
+        self.wallClock = wallClock
+    }
+
+    /// Builds the client (availability topic and Last Will from `layout`, client id = bin id
+    /// unless set) and opens the outbox in `outboxDirectory`.
+    /// - Throws: `TelemetryError` from the client setup or the outbox open.
+    public init(mqtt: MQTTConfiguration, layout: TopicLayout, outboxDirectory: String,
+                outboxMaxBytes: Int = 64 * 1024 * 1024,
+                logger: Logger = Logger(label: "smartbin.telemetry"),
+                wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
+        var configuration = mqtt
+        if configuration.clientID.isEmpty { configuration.clientID = layout.binID }
+        configuration.availability = .init(topic: layout.available)
+        let client = try MQTTClient(configuration: configuration, logger: logger)
+        let outbox = try Outbox(directory: outboxDirectory, maxBytes: outboxMaxBytes, logger: logger)
+        self.init(client: client, outbox: outbox, layout: layout, logger: logger, wallClock: wallClock)
+    }
+
+    /// Queues the outbox's pending records (in order) and starts connecting in the background.
+    /// - Throws: `.mqtt` when the network loop cannot start.
+    public func start() throws {
+        guard !started else { return }
+        started = true
+        let events = client.connectionEvents()
+        connectionTask = Task { [weak self] in
+            for await event in events {
+                guard let self else { return }
+                if case .connected = event { await self.connected() }
+            }
+        }
+        let pending = outbox.pending()
+        if !pending.isEmpty {
+            logger.info("replaying outbox", metadata: [
+                "pending": "\(pending.count)", "first_seq": "\(pending[0].id)", "topic": "\(layout.event)"])
+        }
+        for record in pending { send(record) }
+        try client.connect()
+    }
+
+    /// Makes the event durable (outbox append + fsync), then publishes it with QoS 1.
+    /// Returns once the event is on disk; delivery continues in the background.
+    /// - Throws: `TelemetryError` `.outboxFull` / `.outboxIO` when it could not be made durable.
+    public func record(_ event: BinEvent) async throws {
+        var payload: [UInt8] = []
+        let id = try outbox.append { seq in
+            var stamped = event
+            stamped.seq = seq
+            payload = EventEncoding.encode(stamped)
+            return payload
+        }
+        send(Outbox.Record(id: id, payload: payload))
+    }
+
+    /// Publishes `status` retained on `…/state` (best effort; republished after a reconnect).
+    public func publishStatus(_ status: BinStatus) async {
+        latestStatus = (status, wallClock())
+        if client.isConnected { sendStatus() }
+    }
+
+    /// Waits until every recorded event has been acknowledged by the broker.
+    /// - Returns: false when events are still pending after `timeout`.
+    public func flush(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while outbox.pendingCount > 0 {
+            if ContinuousClock.now >= deadline {
+                logger.warning("flush timed out", metadata: ["pending": "\(outbox.pendingCount)"])
+                return false
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
+    }
+
+    /// Publishes retained `stopped` and disconnects cleanly. Unacknowledged events stay in the
+    /// outbox for the next start.
+    public func shutdown(timeout: Duration = .seconds(2)) async {
+        connectionTask?.cancel()
+        connectionTask = nil
+        await client.disconnect(clean: true, timeout: timeout)
+        if outbox.pendingCount > 0 {
+            logger.notice("events left in the outbox for the next start", metadata: [
+                "pending": "\(outbox.pendingCount)", "file": "\(outbox.logPath)"])
+        }
+    }
+
+    /// Events recorded and not yet acknowledged.
+    public var pendingCount: Int { outbox.pendingCount }
+
+    // MARK: Private
+
+    private func connected() {
+        for record in outbox.pending() where !inFlight.contains(record.id) { send(record) }
+        if latestStatus != nil { sendStatus() }
+    }
+
+    private func send(_ record: Outbox.Record) {
+        guard !inFlight.contains(record.id) else { return }
+        let delivery: MQTTClient.Delivery
+        do {
+            delivery = try client.enqueue(topic: layout.event, payload: record.payload, qos: 1, retain: false)
+        } catch {
+            logger.warning("event not handed to MQTT; it stays in the outbox for the next connect",
+                           metadata: ["seq": "\(record.id)", "error": "\(error)"])
+            return
+        }
+        inFlight.insert(record.id)
+        let id = record.id
+        Task { [weak self] in
+            do {
+                _ = try await delivery.acknowledged()
+                await self?.acknowledged(id)
+            } catch {
+                await self?.undelivered(id, error)
+            }
+        }
+    }
+
+    private func acknowledged(_ id: UInt64) {
+        inFlight.remove(id)
+        do {
+            try outbox.acknowledge(id)
+        } catch {
+            // The event was delivered; failing to record that only means a duplicate later.
+            logger.error("could not persist the PUBACK of an event", metadata: [
+                "seq": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    private func undelivered(_ id: UInt64, _ error: any Error) {
+        inFlight.remove(id)
+        logger.debug("event not acknowledged; it stays in the outbox", metadata: [
+            "seq": "\(id)", "error": "\(error)"])
+    }
+
+    private func sendStatus() {
+        guard let latestStatus else { return }
+        let payload = EventEncoding.encode(latestStatus.status, timestamp: latestStatus.timestamp)
+        do {
+            _ = try client.enqueue(topic: layout.state, payload: payload, qos: 1, retain: true)
+        } catch {
+            logger.debug("status not published", metadata: ["error": "\(error)"])
+        }
+    }
+}
