@@ -177,8 +177,9 @@ private enum V4L2 {
             if result >= 0 { return result }
             let code = errno
             if code == EINTR { continue }
-            if name == "VIDIOC_QUERYCAP" && (code == ENOTTY || code == EINVAL) {
-                throw HardwareError(.unsupported, "\(path): VIDIOC_QUERYCAP failed: not a V4L2 device (errno \(code))", errno: code)
+            // libv4l2's open already issues VIDIOC_QUERYCAP, so either call can find a non-V4L2 node.
+            if (name == "open" || name == "VIDIOC_QUERYCAP") && (code == ENOTTY || code == EINVAL) {
+                throw HardwareError(.unsupported, "\(path): \(name) failed: not a V4L2 device (VIDIOC_QUERYCAP: \(Errno.text(code)))", errno: code)
             }
             throw Errno.error(name, path, code)
         }
