@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Regenerates the small fixtures in this folder (deterministic; run from this folder).
+
+- lid_bounce.edges: a lid micro-switch opening and closing, with contact bounce, as
+  `<rising|falling> <CLOCK_MONOTONIC ns>` lines. Synthetic, in the format the adapter records,
+  modelled on typical micro-switch bounce (a handful of bounces within ~2 ms).
+- hcsr04_pings.edges: synthetic HC-SR04 echo edges for several pings; `ping <trigger ns>` starts each.
+- bars_16x8.yuyv / bars_16x8_stride40.yuyv: YUYV colour bars (white, red, green, blue, 4 px
+  each), tight rows and rows padded to 40 bytes, BT.601 limited range.
+"""
+ns = 1_000_000_000
+lines = ["# lid switch, active-low with pull-up; logical edges; ns on CLOCK_MONOTONIC"]
+t = 5 * ns
+# open at t: bounce rising/falling, settles high
+for kind, dt in [("rising", 0), ("falling", 180_000), ("rising", 420_000), ("falling", 900_000), ("rising", 1_300_000)]:
+    lines.append(f"{kind} {t + dt}")
+# close 2.5 s later: bounce ends low
+t2 = t + 2_500_000_000
+for kind, dt in [("falling", 0), ("rising", 250_000), ("falling", 600_000), ("rising", 1_100_000), ("falling", 1_700_000)]:
+    lines.append(f"{kind} {t2 + dt}")
+# a burst that ends opposite to its first edge (open blip that ends closed = glitch): rising then falling 3 ms later
+t3 = t2 + 1_000_000_000
+lines += [f"rising {t3}", f"falling {t3 + 3_000_000}"]
+open("lid_bounce.edges", "w").write("\n".join(lines) + "\n")
+
+c = 331.3 * (1 + 20 / 273.15) ** 0.5  # m/s at 20 C
+def width_ns(cm):
+    return round(cm / 100 * 2 / c * ns)
+pings = ["# HC-SR04 echo line; 'ping <ns>' = end of the 10 us trigger pulse; then echo edges"]
+base = 10 * ns
+distances = [31.8, 32.1, 31.9, None, 120.0]  # None: no echo (lost ping)
+for i, d in enumerate(distances):
+    trig = base + i * 60_000_000
+    pings.append(f"ping {trig}")
+    if d is None:
+        continue
+    rise = trig + 460_000 + i * 1000
+    pings += [f"rising {rise}", f"falling {rise + width_ns(d)}"]
+# too far: 38 ms no-object pulse
+trig = base + 5 * 60_000_000
+pings += [f"ping {trig}", f"rising {trig + 460_000}", f"falling {trig + 460_000 + 38_000_000}"]
+# too close: 100 us
+trig = base + 6 * 60_000_000
+pings += [f"ping {trig}", f"rising {trig + 460_000}", f"falling {trig + 460_000 + 100_000}"]
+open("hcsr04_pings.edges", "w").write("\n".join(pings) + "\n")
+
+def yuv(r, g, b):
+    y = round(16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255)
+    u = round(128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255)
+    v = round(128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255)
+    return y, u, v
+bars = [(255, 255, 255), (255, 0, 0), (0, 255, 0), (0, 0, 255)]
+w, h = 16, 8
+def row(stride):
+    out = bytearray()
+    for x in range(0, w, 2):
+        y, u, v = yuv(*bars[x // 4])
+        out += bytes([y, u, y, v])
+    out += bytes([0xEE] * (stride - len(out)))
+    return out
+open("bars_16x8.yuyv", "wb").write(b"".join(row(32) for _ in range(h)))
+open("bars_16x8_stride40.yuyv", "wb").write(b"".join(row(40) for _ in range(h)))
