@@ -65,6 +65,7 @@ let package = Package(
         .executableTarget(name: "smartbin", dependencies: [
             "SmartBinApp", "Inference", "Imaging", "BinCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         /// Fakes and fixtures shared by the test targets (not a test target itself).
         .target(name: "BinTestKit", dependencies: ["BinCore"]),

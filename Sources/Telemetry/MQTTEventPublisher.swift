@@ -121,6 +121,9 @@ public actor MQTTEventPublisher: EventSink {
     /// Events recorded and not yet acknowledged.
     public var pendingCount: Int { outbox.pendingCount }
 
+    /// The `seq` the next recorded event gets (kept by the outbox across restarts).
+    public nonisolated var nextSequence: UInt64 { outbox.nextID }
+
     // MARK: Private
 
     private func connected() {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Inference
+import SmartBinApp
+import Logging
 
 /// The `smartbin` command: firmware entry point and developer tools.
 @main
@@ -8,12 +10,18 @@ struct SmartBinCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smartbin",
         abstract: "SmartBin: classify each item dropped in the bin, route it, report it over MQTT.",
-        version: SmartBinVersion.string,
-        subcommands: [Classify.self, Bench.self])
+        version: SmartBinApp.firmwareVersion,
+        subcommands: [Simulate.self, Classify.self, Bench.self])
 
     static func main() async {
         // OpenBLAS picks its kernels at load time; restart once if it picked weak ones.
         BLASRuntime.correctCoreIfNeeded(arguments: CommandLine.arguments)
+        let level = ProcessInfo.processInfo.environment["SMARTBIN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

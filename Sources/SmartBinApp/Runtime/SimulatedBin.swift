@@ -1,0 +1,148 @@
+import BinCore
+import Foundation
+import Imaging
+import Logging
+import ServiceLifecycle
+import Simulation
+import Telemetry
+
+/// `smartbin simulate`: the whole bin on a desktop — simulated triggers, frames from an image
+/// folder, a logging flap — with the real engine and a real MQTT connection.
+public struct SimulatedBin {
+    public struct Options: Sendable {
+        /// Route this many items, then stop (nil: run until SIGTERM/SIGINT).
+        public var items: Int?
+        /// Mean simulated items per second.
+        public var rate: Double?
+        public var images: String?
+        public var script: String?
+        public var keyboard = false
+        public var dataDirectory: String?
+        public var seed: UInt64 = 1
+
+        public init() {}
+    }
+
+    /// The model `simulate` runs when neither `--model` nor `model.path` names one.
+    public static let demoModel = "out/models/resnet50-v1-keras-6.onnx"
+
+    public let config: SmartBinConfig
+    public let options: Options
+    public let logger: Logger
+
+    public init(config: SmartBinConfig, options: Options, logger: Logger) {
+        self.config = config
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Builds every part and runs until the items are done or a shutdown signal arrives.
+    /// - Returns: events still waiting in the outbox for the broker (0 when all were acknowledged).
+    public func run() async throws -> Int {
+        let modelPath = config.model.path ?? Self.demoModel
+        guard FileManager.default.fileExists(atPath: modelPath) else {
+            throw AppError("\(modelPath): model not found; pass --model M.onnx or set model.path (`make models` generates the demo model)")
+        }
+        let loaded = try LoadedModel(path: modelPath, labelsPath: config.model.labels,
+                                     preset: config.model.preset.flatMap(ChannelPreset.init(rawValue:)),
+                                     threads: config.model.threads)
+        logger.info("model \(modelPath): \(loaded.outputCount) classes, preset \(loaded.preprocessor.preset.rawValue), sha256 \(loaded.info.sha256.prefix(12))…")
+        let classifier = EngineClassifier(loaded: loaded)
+
+        let frames = try frameSource()
+        let dataDirectory = options.dataDirectory ?? config.storage.dataDirectory
+            ?? (NSTemporaryDirectory() + "smartbin-sim-" + config.bin.id)
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+
+        let layout = TopicLayout(prefix: config.mqtt.topicPrefix, fleet: config.bin.fleet, binID: config.bin.id)
+        let publisher = try MQTTEventPublisher(mqtt: try MQTTSettings.configuration(config), layout: layout,
+                                               outboxDirectory: dataDirectory + "/outbox",
+                                               outboxMaxBytes: config.storage.outboxMaxMegabytes << 20, logger: logger)
+        let clock = ContinuousClock()
+        let pacer = PacedTriggerSource(items: options.items, rate: options.rate ?? config.simulation.rate, seed: options.seed)
+        let triggers: any TriggerSource
+        if let script = options.script ?? config.simulation.script {
+            triggers = try ScriptedTriggerSource(contentsOfFile: script, clock: clock)
+        } else if options.keyboard {
+            print("keyboard: Enter or 'o' drops an item, 'b' breaks the beam, 'q' quits")
+            triggers = KeyboardTriggerSource()
+        } else {
+            triggers = pacer
+        }
+        let sink = ConsoleEventSink(inner: publisher) { _ in pacer.itemFinished() }
+        let controller = try BinController(
+            config: config.controller, labels: loaded.labels,
+            identity: .init(binID: config.bin.id, firmware: SmartBinApp.firmwareVersion),
+            triggers: triggers, frames: frames, classifier: classifier,
+            flap: LoggingFlap(logger: logger, clock: clock, homeDegrees: config.controller.flap.homeDegrees),
+            sink: sink, clock: clock, firstSeq: publisher.nextSequence,
+            wallClock: { Date().timeIntervalSince1970 }, logger: logger)
+
+        let service = BinService(controller: controller, publisher: publisher,
+                                 stopWhenTriggersEnd: options.items != nil || options.script != nil, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        return await publisher.pendingCount
+    }
+
+    /// Frames from `--images`, `simulation.images`, the shared TrashNet sample, or synthetic ones.
+    private func frameSource() throws -> any FrameSource {
+        let decode: @Sendable (String) throws -> Frame = { path in
+            let image = try JPEG.decode(contentsOf: path)
+            return Frame(width: image.width, height: image.height, rgb: image.pixels, origin: path)
+        }
+        if let folder = options.images ?? config.simulation.images {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw AppError("\(folder): image folder not found")
+            }
+            logger.info("frames from \(folder)")
+            return try ImageFolderFrameSource(directory: folder, order: .random(seed: options.seed), decode: decode)
+        }
+        if let sample = SamplePhotos.trashNet {
+            logger.info("frames from the TrashNet sample photos in \(sample) (read in place)")
+            return try ImageFolderFrameSource(directory: sample, order: .random(seed: options.seed), decode: decode)
+        }
+        logger.warning("no image folder: using SYNTHETIC frames (pass --images DIR for real photos)")
+        return SyntheticFrameSource()
+    }
+}
+
+/// Runs the controller as a `Service`: SIGTERM/SIGINT stop it gracefully (flap home), then
+/// pending events get a last chance to reach the broker and `stopped` is published.
+struct BinService: Service {
+    let controller: BinController
+    let publisher: MQTTEventPublisher
+    let stopWhenTriggersEnd: Bool
+    let logger: Logger
+
+    func run() async throws {
+        try await publisher.start()
+        await cancelWhenGracefulShutdown { [controller, stopWhenTriggersEnd] in
+            await controller.run(stopWhenTriggersEnd: stopWhenTriggersEnd)
+        }
+        let patience: Duration = Task.isShuttingDownGracefully ? .seconds(2) : .seconds(30)
+        if await !publisher.flush(timeout: patience) {
+            let pending = await publisher.pendingCount
+            logger.warning("broker did not acknowledge every event; they stay in the outbox for the next start",
+                           metadata: ["pending": "\(pending)"])
+        }
+        await publisher.shutdown()
+    }
+}
+
+/// Where the shared TrashNet sample photos are, if this checkout has them beside it.
+enum SamplePhotos {
+    static var trashNet: String? {
+        var candidates = ["../shared/data/trashnet"]
+        // Relative to the executable: <root>/.build/<config>/smartbin -> <root>/../shared/...
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        candidates.append(executable.deletingLastPathComponent().appendingPathComponent("../../../shared/data/trashnet").standardized.path)
+        return candidates.first { path in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+    }
+}

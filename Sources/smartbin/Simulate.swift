@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SmartBinApp
+
+/// `smartbin simulate`: the bin on a desktop, with simulated sensors and a real broker.
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the bin with simulated triggers, frames from an image folder and a logging flap, publishing to MQTT.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Image folder, searched recursively (default: the TrashNet sample photos in ../shared/data/trashnet, else synthetic frames).")
+    var images: String?
+
+    @Option(help: "Route this many items, then exit once the broker acknowledged every event (or the outbox holds it).")
+    var items: Int?
+
+    @Option(help: "Mean simulated items per second (default: simulation.rate, 1.0).")
+    var rate: Double?
+
+    @Option(help: "A trigger script (lines: open, close, beam, proximity, wait 2s, # comments).")
+    var script: String?
+
+    @Flag(help: "Drop items from the keyboard (Enter or 'o'; 'q' quits).")
+    var keyboard = false
+
+    @Option(help: "Seed for the order of images and the item timing.")
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        if let items, items < 0 { throw ValidationError("--items must be 0 or more") }
+        if let rate, !(rate > 0) { throw ValidationError("--rate must be a positive number of items per second") }
+    }
+
+    func run() async throws {
+        let config: SmartBinConfig
+        do { config = try common.loadConfig() } catch { throw fail("\(error)") }
+        var options = SimulatedBin.Options()
+        options.items = items
+        options.rate = rate
+        options.images = images
+        options.script = script
+        options.keyboard = keyboard
+        options.dataDirectory = common.dataDir
+        options.seed = seed
+        let logger = Logger(label: "smartbin")
+        do {
+            let pending = try await SimulatedBin(config: config, options: options, logger: logger).run()
+            if pending > 0 {
+                print("\(pending) event(s) not yet acknowledged by the broker are kept in the outbox and will be sent on the next start")
+            }
+        } catch {
+            throw fail("\(error)")
+        }
+    }
+}
+
+/// Options shared by the commands that run the bin.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Configuration file (TOML).")
+    var config: String?
+
+    @Option(help: "MQTT broker as HOST:PORT (overrides mqtt.host and mqtt.port).")
+    var broker: String?
+
+    @Option(name: .customLong("bin-id"), help: "This bin's id (client id and topic level).")
+    var binID: String?
+
+    @Option(help: "Fleet name (topic level).")
+    var fleet: String?
+
+    @Option(help: "Model file (.onnx).")
+    var model: String?
+
+    @Option(help: "Labels (.tsv map or one label per line).")
+    var labels: String?
+
+    @Option(help: "Threads for inference.")
+    var threads: Int?
+
+    @Option(name: .customLong("data-dir"), help: "Where durable state lives (the event outbox).")
+    var dataDir: String?
+
+    /// The config file (or defaults) with the command-line overrides applied.
+    func loadConfig() throws -> SmartBinConfig {
+        var config = try config.map { try ConfigLoader.load(path: $0) } ?? SmartBinConfig()
+        if let broker {
+            guard let colon = broker.lastIndex(of: ":"), let port = Int(broker[broker.index(after: colon)...]),
+                  (1...65535).contains(port), colon != broker.startIndex else {
+                throw AppError("--broker '\(broker)' must be HOST:PORT, e.g. 127.0.0.1:1883")
+            }
+            config.mqtt.host = String(broker[..<colon])
+            config.mqtt.port = port
+        }
+        if let binID { config.bin.id = binID }
+        if let fleet { config.bin.fleet = fleet }
+        if let model { config.model.path = model }
+        if let labels { config.model.labels = labels }
+        if let threads { config.model.threads = max(1, threads) }
+        if let dataDir { config.storage.dataDirectory = dataDir }
+        for (name, value) in [("--bin-id", config.bin.id), ("--fleet", config.bin.fleet)] where value.isEmpty || value.contains(where: { "/#+ ".contains($0) }) {
+            throw AppError("\(name) '\(value)' must be non-empty without '/', '#', '+' or spaces (it is part of MQTT topics)")
+        }
+        return config
+    }
+}
