@@ -1,0 +1,131 @@
+import BinTestKit
+import Foundation
+import Testing
+
+/// The simulated bin end to end: the real `smartbin simulate` process, a real mosquitto on
+/// loopback, and an independent subscriber (`mosquitto_sub`) checking what the fleet receives.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct SimulateOverMQTTTests {
+    static let eventKeys: Set<String> = ["schema", "id", "seq", "bin_id", "ts", "label", "class_index", "confidence",
+                                         "top", "route", "fallback", "flap_angle_deg", "model", "timing_ms", "firmware"]
+
+    static func events(_ messages: [BrokerMessage], topic: String) throws -> [[String: Any]] {
+        try messages.filter { $0.topic == topic }.map { message in
+            let object = try JSONSerialization.jsonObject(with: Data(message.payload.utf8))
+            return try #require(object as? [String: Any], "event is not a JSON object: \(message.payload)")
+        }
+    }
+
+    @Test func routesNItemsAndEveryEventArrivesOnceInOrder() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let broker = try await MosquittoBroker.start()
+        defer { Task { await broker.stop() } }
+        let base = "smartbin/fleetA/bin-7"
+        let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/#"])
+        defer { subscriber.stop() }
+
+        let items = 6
+        let bin = try SmartBinProcess(["simulate", "--broker", "127.0.0.1:\(broker.port)", "--fleet", "fleetA", "--bin-id", "bin-7",
+                                       "--model", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"),
+                                       "--items", "\(items)", "--rate", "20", "--data-dir", directory + "/data"],
+                                      directory: directory)
+        let status = await bin.wait(timeout: .seconds(90))
+        #expect(status == 0, "simulate exited with \(String(describing: status)):\n\(bin.output)")
+
+        let received = await subscriber.waitForMessages(count: items, topic: base + "/event", timeout: .seconds(10))
+        let events = try Self.events(received, topic: base + "/event")
+        #expect(events.count == items, "expected \(items) events, got \(events.count)")
+        for event in events {
+            #expect(Set(event.keys) == Self.eventKeys, "event keys: \(event.keys.sorted())")
+            #expect(event["schema"] as? Int == 1)
+            #expect(event["bin_id"] as? String == "bin-7")
+            let confidence = try #require(event["confidence"] as? Double)
+            #expect((0...1).contains(confidence))
+            let top = try #require(event["top"] as? [[String: Any]])
+            #expect(!top.isEmpty && top[0]["label"] as? String == event["label"] as? String)
+            let model = try #require(event["model"] as? [String: Any])
+            #expect((model["sha256"] as? String)?.count == 64 && model["precision"] as? String == "fp32")
+            let timing = try #require(event["timing_ms"] as? [String: Any])
+            #expect(Set(timing.keys) == ["capture", "preprocess", "inference", "actuate", "total"])
+            #expect(["recyclable", "other"].contains(event["route"] as? String ?? ""))
+            #expect((event["ts"] as? String)?.hasSuffix("Z") == true)
+        }
+        let ids = events.compactMap { $0["id"] as? String }
+        #expect(Set(ids).count == items, "event ids are not unique: \(ids)")
+        let seqs = events.compactMap { ($0["seq"] as? NSNumber)?.intValue }
+        #expect(seqs == Array(seqs.first.map { $0..<($0 + items) } ?? 0..<0), "seq not gap-free: \(seqs)")
+
+        let availability = subscriber.messages.filter { $0.topic == base + "/available" }.map(\.payload)
+        #expect(availability.first == "online" && availability.last == "stopped", "available: \(availability)")
+        let states = subscriber.messages.filter { $0.topic == base + "/state" }
+        #expect(!states.isEmpty)
+        let last = try #require(states.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload.utf8)) as? [String: Any] })
+        let counts = try #require(last["counts"] as? [String: Int])
+        #expect(counts.values.reduce(0, +) == items)
+    }
+
+    @Test func sigtermStopsGracefullyAndPublishesStopped() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let broker = try await MosquittoBroker.start()
+        defer { Task { await broker.stop() } }
+        let base = "smartbin/default/bin-term"
+        let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/#"])
+        defer { subscriber.stop() }
+        let bin = try SmartBinProcess(["simulate", "--broker", "127.0.0.1:\(broker.port)", "--bin-id", "bin-term",
+                                       "--model", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"),
+                                       "--rate", "10", "--data-dir", directory + "/data"], directory: directory)
+        let first = await subscriber.waitForMessages(count: 1, topic: base + "/event", timeout: .seconds(30))
+        #expect(first.count == 1, "no event before SIGTERM:\n\(bin.output)")
+        bin.signal(SIGTERM)
+        let status = await bin.wait(timeout: .seconds(20))
+        #expect(status == 0, "exit after SIGTERM: \(String(describing: status))\n\(bin.output)")
+        #expect(await subscriber.waitForMessage(topic: base + "/available", payload: "stopped", timeout: .seconds(5)) != nil)
+        #expect(bin.output.contains("flap released"), "the flap was not homed and released:\n\(bin.output)")
+    }
+
+    @Test func sigkillLeavesTheLastWillOffline() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let broker = try await MosquittoBroker.start()
+        defer { Task { await broker.stop() } }
+        let base = "smartbin/default/bin-kill"
+        let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/available"])
+        defer { subscriber.stop() }
+        let bin = try SmartBinProcess(["simulate", "--broker", "127.0.0.1:\(broker.port)", "--bin-id", "bin-kill",
+                                       "--model", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"),
+                                       "--rate", "2", "--data-dir", directory + "/data"], directory: directory)
+        #expect(await subscriber.waitForMessage(topic: base + "/available", payload: "online", timeout: .seconds(30)) != nil,
+                "never online:\n\(bin.output)")
+        bin.signal(SIGKILL)
+        _ = await bin.wait(timeout: .seconds(5))
+        #expect(await subscriber.waitForMessage(topic: base + "/available", payload: "offline", timeout: .seconds(10)) != nil,
+                "no Last Will after SIGKILL")
+    }
+
+    @Test func eventsRecordedWhileTheBrokerIsDownAreDeliveredLater() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let port = try MosquittoBroker.freeLoopbackPort()
+        let model = try SmartBinProcess.model("tiny-v1.5-torch-6.onnx")
+        // No broker: the bin routes 3 items, keeps the events in its outbox and exits 0.
+        let offline = try SmartBinProcess(["simulate", "--broker", "127.0.0.1:\(port)", "--bin-id", "bin-down", "--model", model,
+                                           "--items", "3", "--rate", "20", "--data-dir", directory + "/data"], directory: directory)
+        let status = await offline.wait(timeout: .seconds(90))
+        #expect(status == 0, "\(offline.output)")
+        #expect(offline.output.contains("3 event(s) not yet acknowledged"), "\(offline.output)")
+
+        let broker = try MosquittoBroker(port: port)
+        try await broker.start()
+        defer { Task { await broker.stop() } }
+        let subscriber = try await BrokerSubscriber.start(port: port, topics: ["smartbin/default/bin-down/event"])
+        defer { subscriber.stop() }
+        // The next start replays the outbox first, then routes its own item.
+        let online = try SmartBinProcess(["simulate", "--broker", "127.0.0.1:\(port)", "--bin-id", "bin-down", "--model", model,
+                                          "--items", "1", "--rate", "20", "--data-dir", directory + "/data"], directory: directory)
+        #expect(await online.wait(timeout: .seconds(60)) == 0, "\(online.output)")
+        let events = try Self.events(await subscriber.waitForMessages(count: 4, timeout: .seconds(10)),
+                                     topic: "smartbin/default/bin-down/event")
+        #expect(events.compactMap { ($0["seq"] as? NSNumber)?.intValue } == [1, 2, 3, 4])
+    }
+}
