@@ -24,13 +24,15 @@ public final class MosquittoBroker: @unchecked Sendable {
     /// Temporary directory holding `mosquitto.conf` and `mosquitto.log`.
     public let directory: URL
     private let lock = NSLock()
-    private var process: Process?
+    private var process: BrokerChildProcess?
 
     /// True when `/usr/sbin/mosquitto` exists (tests can skip when it does not).
     public static var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: executable) }
 
     /// Prepares a broker on `port` (a free one when nil) without starting it.
-    public init(port: Int? = nil) throws {
+    /// - Parameter persistence: keep sessions and queued QoS 1 messages across `restart()`
+    ///   (saved to the temporary directory on SIGTERM).
+    public init(port: Int? = nil, persistence: Bool = false) throws {
         self.port = try port ?? Self.freeLoopbackPort()
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("smartbin-broker-\(UUID().uuidString)")
@@ -38,7 +40,8 @@ public final class MosquittoBroker: @unchecked Sendable {
         var config = """
             listener \(self.port) 127.0.0.1
             allow_anonymous true
-            persistence false
+            persistence \(persistence ? "true" : "false")
+            persistence_location \(directory.path)/
             log_dest stderr
             log_type error
             log_type warning
@@ -53,16 +56,15 @@ public final class MosquittoBroker: @unchecked Sendable {
     }
 
     /// Creates and starts a broker on a free port.
-    public static func start(timeout: Duration = .seconds(5)) async throws -> MosquittoBroker {
-        let broker = try MosquittoBroker()
+    public static func start(persistence: Bool = false,
+                             timeout: Duration = .seconds(5)) async throws -> MosquittoBroker {
+        let broker = try MosquittoBroker(persistence: persistence)
         try await broker.start(timeout: timeout)
         return broker
     }
 
     deinit {
-        if let process = lock.withLock({ self.process }), process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-        }
+        lock.withLock { process = nil }  // the child's deinit kills and reaps it
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -75,7 +77,7 @@ public final class MosquittoBroker: @unchecked Sendable {
     public var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
 
     /// PID of the running broker, if any.
-    public var pid: Int32? { lock.withLock { process.map { $0.processIdentifier } } }
+    public var pid: Int32? { lock.withLock { process.map { $0.pid } } }
 
     /// Starts `mosquitto -c conf` and waits until the port accepts connections.
     /// - Throws: when the binary is missing, exits early or the port is not open in `timeout`.
@@ -86,22 +88,14 @@ public final class MosquittoBroker: @unchecked Sendable {
            !FileManager.default.createFile(atPath: logURL.path, contents: nil) {
             throw BrokerHarnessError("cannot create \(logURL.path)")
         }
-        let logHandle = try FileHandle(forWritingTo: logURL)
-        try logHandle.seekToEnd()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["-c", configURL.path]
-        process.standardOutput = logHandle
-        process.standardError = logHandle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? logHandle.close()
+        let process = try BrokerChildProcess(executable: Self.executable, arguments: ["-c", configURL.path],
+                                             outputPath: logURL.path)
         lock.withLock { self.process = process }
 
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if !process.isRunning {
-                throw BrokerHarnessError("mosquitto on 127.0.0.1:\(port) exited with status \(process.terminationStatus); log:\n\(log)")
+                throw BrokerHarnessError("mosquitto on 127.0.0.1:\(port) exited (wait status \(process.status ?? -1)); log:\n\(log)")
             }
             if Self.canConnect(port: port) { return }
             try await Task.sleep(for: .milliseconds(20))
@@ -113,13 +107,8 @@ public final class MosquittoBroker: @unchecked Sendable {
     /// Stops the broker by PID: SIGTERM, then SIGKILL when it is still running after `timeout`.
     public func stop(timeout: Duration = .seconds(3)) async {
         guard let process = lock.withLock({ self.process }) else { return }
-        defer { lock.withLock { self.process = nil } }
-        guard process.isRunning else { return }
-        let pid = process.processIdentifier
-        kill(pid, SIGTERM)
-        if await Self.waitForExit(process, timeout: timeout) { return }
-        kill(pid, SIGKILL)
-        _ = await Self.waitForExit(process, timeout: .seconds(2))
+        await process.stop(timeout: timeout)
+        lock.withLock { self.process = nil }
     }
 
     /// Stops and starts again on the same port.
@@ -129,15 +118,6 @@ public final class MosquittoBroker: @unchecked Sendable {
     }
 
     // MARK: Helpers
-
-    static func waitForExit(_ process: Process, timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now >= deadline { return false }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return true
-    }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it back).
     public static func freeLoopbackPort() throws -> Int {

@@ -134,16 +134,19 @@ public final class MQTTClient: @unchecked Sendable {
         guard ok else {
             throw TelemetryError(.mqtt, "\(configuration.endpoint): connect() called twice or after disconnect")
         }
+        // The loop thread starts first: libmosquitto 2.0.11 never retries when a blocking
+        // connect_async (made before loop_start) fails, e.g. with the broker still down. With the
+        // loop running, the connect is non-blocking and the loop reconnects with back-off.
+        let loop = mosquitto_loop_start(handle)
+        guard loop == Self.success else {
+            shared.state.withLock { $0.loopRunning = false }
+            throw TelemetryError(.mqtt, "\(configuration.endpoint): mosquitto_loop_start: \(Self.describe(loop))")
+        }
         let rc = mosquitto_connect_async(handle, configuration.host, Int32(configuration.port),
                                          Int32(configuration.keepAliveSeconds))
         if rc != Self.success {
             logger.warning("MQTT broker not reachable yet; retrying in the background", metadata: [
                 "broker": "\(configuration.endpoint)", "error": "\(Self.describe(rc))"])
-        }
-        let loop = mosquitto_loop_start(handle)
-        guard loop == Self.success else {
-            shared.state.withLock { $0.loopRunning = false }
-            throw TelemetryError(.mqtt, "\(configuration.endpoint): mosquitto_loop_start: \(Self.describe(loop))")
         }
     }
 

@@ -8,10 +8,15 @@ import Logging
 ///
 /// - The event's `seq` is assigned here from the outbox's persistent counter (record id), so it
 ///   increases by one per event and survives restarts; whatever `seq` the caller set is replaced.
-/// - While the broker is unreachable, events queue in libmosquitto (in order) and in the outbox;
-///   libmosquitto sends them after it reconnects. Records still in the outbox at start (a crash,
-///   a power cut, a shutdown before PUBACK) are published again first, in order, before any new
-///   event. Subscribers drop the rare duplicate by `id` (at least once delivery).
+/// - Events are handed to libmosquitto only while connected. While the broker is unreachable
+///   they wait in the outbox; on every (re)connect the publisher replays, in order, every pending
+///   record that is not already in flight (libmosquitto itself resends those in flight when the
+///   connection dropped, clean session off), then goes live. Records left by a previous run (a
+///   crash, a power cut, a shutdown before PUBACK) are the first replayed. Subscribers drop the
+///   rare duplicate by `id` (at least once delivery).
+///
+/// Replay is gated on the connection because libmosquitto does not keep the order of messages
+/// queued before CONNACK relative to messages published while the CONNECT is in progress.
 /// - Status goes to the retained `…/state` topic (latest wins) and is republished on reconnect.
 public actor MQTTEventPublisher: EventSink {
     public nonisolated let layout: TopicLayout
@@ -23,6 +28,8 @@ public actor MQTTEventPublisher: EventSink {
     private var latestStatus: (status: BinStatus, timestamp: Double)?
     private var connectionTask: Task<Void, Never>?
     private var started = false
+    /// True between a connect (after its replay) and the next disconnect.
+    private var live = false
 
     /// Wires a publisher from parts (tests pass their own client and outbox).
     /// - Parameter wallClock: seconds since the epoch, for the `ts` of status documents.
@@ -51,7 +58,8 @@ public actor MQTTEventPublisher: EventSink {
         self.init(client: client, outbox: outbox, layout: layout, logger: logger, wallClock: wallClock)
     }
 
-    /// Queues the outbox's pending records (in order) and starts connecting in the background.
+    /// Starts connecting in the background; the outbox's pending records go out, in order, as
+    /// soon as the broker accepts the connection.
     /// - Throws: `.mqtt` when the network loop cannot start.
     public func start() throws {
         guard !started else { return }
@@ -60,20 +68,18 @@ public actor MQTTEventPublisher: EventSink {
         connectionTask = Task { [weak self] in
             for await event in events {
                 guard let self else { return }
-                if case .connected = event { await self.connected() }
+                switch event {
+                case .connected: await self.connected()
+                case .disconnected, .refused: await self.disconnected()
+                }
             }
         }
-        let pending = outbox.pending()
-        if !pending.isEmpty {
-            logger.info("replaying outbox", metadata: [
-                "pending": "\(pending.count)", "first_seq": "\(pending[0].id)", "topic": "\(layout.event)"])
-        }
-        for record in pending { send(record) }
         try client.connect()
     }
 
-    /// Makes the event durable (outbox append + fsync), then publishes it with QoS 1.
-    /// Returns once the event is on disk; delivery continues in the background.
+    /// Makes the event durable (outbox append + fsync), then publishes it with QoS 1 when
+    /// connected (otherwise on the next connect). Returns once the event is on disk; delivery
+    /// continues in the background.
     /// - Throws: `TelemetryError` `.outboxFull` / `.outboxIO` when it could not be made durable.
     public func record(_ event: BinEvent) async throws {
         var payload: [UInt8] = []
@@ -83,13 +89,13 @@ public actor MQTTEventPublisher: EventSink {
             payload = EventEncoding.encode(stamped)
             return payload
         }
-        send(Outbox.Record(id: id, payload: payload))
+        if live { send(Outbox.Record(id: id, payload: payload)) }
     }
 
     /// Publishes `status` retained on `…/state` (best effort; republished after a reconnect).
     public func publishStatus(_ status: BinStatus) async {
         latestStatus = (status, wallClock())
-        if client.isConnected { sendStatus() }
+        if live { sendStatus() }
     }
 
     /// Waits until every recorded event has been acknowledged by the broker.
@@ -127,8 +133,18 @@ public actor MQTTEventPublisher: EventSink {
     // MARK: Private
 
     private func connected() {
-        for record in outbox.pending() where !inFlight.contains(record.id) { send(record) }
+        let replay = outbox.pending().filter { !inFlight.contains($0.id) }
+        if !replay.isEmpty {
+            logger.info("replaying outbox", metadata: [
+                "records": "\(replay.count)", "first_seq": "\(replay[0].id)", "topic": "\(layout.event)"])
+        }
+        for record in replay { send(record) }
+        live = true
         if latestStatus != nil { sendStatus() }
+    }
+
+    private func disconnected() {
+        live = false
     }
 
     private func send(_ record: Outbox.Record) {

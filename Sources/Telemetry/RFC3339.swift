@@ -36,14 +36,18 @@ public enum RFC3339 {
               (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
         var index = 19
-        var fraction = 0.0
+        // The fraction as an integer over 10^digits, so that `.789` gives exactly the double
+        // nearest to the written value (what the encoder started from).
+        var fractionDigits: Int64 = 0
+        var fractionScale: Int64 = 1
         if index < c.count, c[index] == UInt8(ascii: ".") {
             index += 1
-            var scale = 0.1
             let start = index
             while index < c.count, c[index] >= 48, c[index] <= 57 {
-                fraction += Double(c[index] - 48) * scale
-                scale /= 10
+                if fractionScale < 1_000_000_000 {
+                    fractionDigits = fractionDigits * 10 + Int64(c[index] - 48)
+                    fractionScale *= 10
+                }
                 index += 1
             }
             guard index > start else { return nil }
@@ -63,7 +67,10 @@ public enum RFC3339 {
         guard index == c.count else { return nil }
         let days = self.days(fromCivil: year, month, day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        return Double(seconds) + fraction
+        if fractionScale <= 1000 {
+            return Double(seconds * fractionScale + fractionDigits) / Double(fractionScale)
+        }
+        return Double(seconds) + Double(fractionDigits) / Double(fractionScale)
     }
 
     // Howard Hinnant's civil calendar algorithms (proleptic Gregorian).
