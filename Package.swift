@@ -77,6 +77,6 @@ let package = Package(
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "BinCore", "BinTestKit"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "BinCore", "BinTestKit"]),
         .testTarget(name: "HardwareTests", dependencies: ["Hardware", "BinCore"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["SmartBinApp", "BinCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SmartBinApp", "BinCore", "BinTestKit"]),
     ]
 )

@@ -28,6 +28,9 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Seed for the order of images and the item timing.")
     var seed: UInt64 = 1
 
+    @Option(name: .customLong("flush-timeout"), help: "Seconds to wait at the end for the broker to acknowledge every event.")
+    var flushTimeout: Double = 30
+
     func validate() throws {
         if let items, items < 0 { throw ValidationError("--items must be 0 or more") }
         if let rate, !(rate > 0) { throw ValidationError("--rate must be a positive number of items per second") }
@@ -44,6 +47,7 @@ struct Simulate: AsyncParsableCommand {
         options.keyboard = keyboard
         options.dataDirectory = common.dataDir
         options.seed = seed
+        options.flushTimeout = .milliseconds(Int(max(0, flushTimeout) * 1000))
         let logger = Logger(label: "smartbin")
         do {
             let pending = try await SimulatedBin(config: config, options: options, logger: logger).run()

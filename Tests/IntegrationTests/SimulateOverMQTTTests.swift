@@ -22,7 +22,7 @@ import Testing
         defer { Task { await broker.stop() } }
         let base = "smartbin/fleetA/bin-7"
         let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/#"])
-        defer { subscriber.stop() }
+        defer { Task { await subscriber.stop() } }
 
         let items = 6
         let bin = try SmartBinProcess(["simulate", "--broker", "127.0.0.1:\(broker.port)", "--fleet", "fleetA", "--bin-id", "bin-7",
@@ -71,7 +71,7 @@ import Testing
         defer { Task { await broker.stop() } }
         let base = "smartbin/default/bin-term"
         let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/#"])
-        defer { subscriber.stop() }
+        defer { Task { await subscriber.stop() } }
         let bin = try SmartBinProcess(["simulate", "--broker", "127.0.0.1:\(broker.port)", "--bin-id", "bin-term",
                                        "--model", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"),
                                        "--rate", "10", "--data-dir", directory + "/data"], directory: directory)
@@ -91,7 +91,7 @@ import Testing
         defer { Task { await broker.stop() } }
         let base = "smartbin/default/bin-kill"
         let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/available"])
-        defer { subscriber.stop() }
+        defer { Task { await subscriber.stop() } }
         let bin = try SmartBinProcess(["simulate", "--broker", "127.0.0.1:\(broker.port)", "--bin-id", "bin-kill",
                                        "--model", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"),
                                        "--rate", "2", "--data-dir", directory + "/data"], directory: directory)
@@ -110,7 +110,8 @@ import Testing
         let model = try SmartBinProcess.model("tiny-v1.5-torch-6.onnx")
         // No broker: the bin routes 3 items, keeps the events in its outbox and exits 0.
         let offline = try SmartBinProcess(["simulate", "--broker", "127.0.0.1:\(port)", "--bin-id", "bin-down", "--model", model,
-                                           "--items", "3", "--rate", "20", "--data-dir", directory + "/data"], directory: directory)
+                                           "--items", "3", "--rate", "20", "--flush-timeout", "2", "--data-dir", directory + "/data"],
+                                          directory: directory)
         let status = await offline.wait(timeout: .seconds(90))
         #expect(status == 0, "\(offline.output)")
         #expect(offline.output.contains("3 event(s) not yet acknowledged"), "\(offline.output)")
@@ -119,7 +120,7 @@ import Testing
         try await broker.start()
         defer { Task { await broker.stop() } }
         let subscriber = try await BrokerSubscriber.start(port: port, topics: ["smartbin/default/bin-down/event"])
-        defer { subscriber.stop() }
+        defer { Task { await subscriber.stop() } }
         // The next start replays the outbox first, then routes its own item.
         let online = try SmartBinProcess(["simulate", "--broker", "127.0.0.1:\(port)", "--bin-id", "bin-down", "--model", model,
                                           "--items", "1", "--rate", "20", "--data-dir", directory + "/data"], directory: directory)

@@ -19,6 +19,8 @@ public struct SimulatedBin {
         public var keyboard = false
         public var dataDirectory: String?
         public var seed: UInt64 = 1
+        /// How long to wait at the end for the broker to acknowledge every event.
+        public var flushTimeout: Duration = .seconds(30)
 
         public init() {}
     }
@@ -78,7 +80,7 @@ public struct SimulatedBin {
             sink: sink, clock: clock, firstSeq: publisher.nextSequence,
             wallClock: { Date().timeIntervalSince1970 }, logger: logger)
 
-        let service = BinService(controller: controller, publisher: publisher,
+        let service = BinService(controller: controller, publisher: publisher, flushTimeout: options.flushTimeout,
                                  stopWhenTriggersEnd: options.items != nil || options.script != nil, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
@@ -115,6 +117,7 @@ public struct SimulatedBin {
 struct BinService: Service {
     let controller: BinController
     let publisher: MQTTEventPublisher
+    let flushTimeout: Duration
     let stopWhenTriggersEnd: Bool
     let logger: Logger
 
@@ -123,7 +126,7 @@ struct BinService: Service {
         await cancelWhenGracefulShutdown { [controller, stopWhenTriggersEnd] in
             await controller.run(stopWhenTriggersEnd: stopWhenTriggersEnd)
         }
-        let patience: Duration = Task.isShuttingDownGracefully ? .seconds(2) : .seconds(30)
+        let patience: Duration = Task.isShuttingDownGracefully ? min(.seconds(2), flushTimeout) : flushTimeout
         if await !publisher.flush(timeout: patience) {
             let pending = await publisher.pendingCount
             logger.warning("broker did not acknowledge every event; they stay in the outbox for the next start",
