@@ -1,0 +1,89 @@
+import BinTestKit
+import Foundation
+import Imaging
+import Testing
+
+/// The `smartbin` command's outside interface: what scripts and operators rely on.
+@Suite(.serialized) struct CommandLineTests {
+    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let process = try SmartBinProcess(arguments, directory: directory)
+        let status = await process.wait(timeout: .seconds(120)) ?? -1
+        return (status, process.output)
+    }
+
+    @Test func classifyRawOutputMatchesONNXRuntimeThroughTheBinary() async throws {
+        let model = try SmartBinProcess.model("resnet50-v1-keras-6.onnx")
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var state: UInt64 = 42
+        let input = (0..<(3 * 224 * 224)).map { _ -> Float in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(state >> 40) % 4000) / 1000 - 2
+        }
+        try NPY.write(input, shape: [1, 3, 224, 224], to: directory + "/x.npy")
+        let ours = try await Self.run(["classify", "--model", model, "--input-npy", directory + "/x.npy", "--json", "--raw"])
+        try #require(ours.status == 0, "\(ours.output)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(ours.output.utf8)) as? [String: Any])
+        let output = try #require(object["output"] as? [Double])
+        #expect(object["predicted_label"] is String)
+        let scores = try #require(object["scores"] as? [[Any]])
+        #expect(scores.count == 5 && scores[0][0] as? String == object["predicted_label"] as? String)
+
+        let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
+        let reference = try await Self.runTool(python, [SmartBinProcess.packageRoot + "/tools/ort_run.py", "--model", model,
+                                                        "--input", directory + "/x.npy", "--output", directory + "/y.npy"])
+        try #require(reference == 0, "ort_run.py failed; tools/setup.sh installs onnxruntime")
+        let expected = try NPY.read(directory + "/y.npy").values.map(Double.init)
+        #expect(output.count == expected.count)
+        let scale = expected.map(abs).max() ?? 1
+        let worst = zip(output, expected).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst <= 1e-3 * scale, "max |Δ| \(worst) vs ONNX Runtime")
+    }
+
+    static func runTool(_ executable: String, _ arguments: [String]) async throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [executable] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    @Test(arguments: [
+        (["classify", "--model", "/nonexistent/m.onnx", "x.jpg"], "/nonexistent/m.onnx"),
+        (["classify", "--model", "README.md", "x.jpg"], "README.md"),
+        (["classify", "--model", "@tiny", "README.md"], "not a JPEG"),
+        (["classify", "--model", "@tiny", "/nonexistent/photo.jpg"], "/nonexistent/photo.jpg"),
+        (["bench", "--model", "Package.swift"], "Package.swift"),
+        (["simulate", "--broker", "nohost", "--items", "1"], "HOST:PORT"),
+        (["simulate", "--config", "/nonexistent/bin.toml"], "/nonexistent/bin.toml"),
+    ])
+    func badInputGivesOneLineErrorAndNonZeroExit(arguments: [String], mentions: String) async throws {
+        let tiny = try SmartBinProcess.model("tiny-v1.5-torch-6.onnx")
+        let result = try await Self.run(arguments.map { $0 == "@tiny" ? tiny : $0 })
+        #expect(result.status != 0)
+        let lines = result.output.split(separator: "\n")
+        #expect(lines.count == 1, "expected one line, got:\n\(result.output)")
+        #expect(result.output.contains("error") && result.output.contains(mentions), "\(result.output)")
+        #expect(!result.output.contains("Fatal error") && !result.output.contains("Stack dump"))
+    }
+
+    @Test func classifyPrintsTopKForRealPhotos() async throws {
+        let photos = SmartBinProcess.packageRoot + "/../shared/data/trashnet"
+        try #require(FileManager.default.fileExists(atPath: photos), "shared TrashNet photos not found beside the package")
+        let result = try await Self.run(["classify", "--model", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"), "--top", "3", "--json",
+                                         photos + "/glass/glass1.jpg", photos + "/trash/trash1.jpg"])
+        #expect(result.status == 0, "\(result.output)")
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]])
+        #expect(array.count == 2)
+        for item in array {
+            let scores = try #require(item["scores"] as? [[Any]])
+            #expect(scores.count == 3)
+            let values = scores.compactMap { $0[1] as? Double }
+            #expect(values == values.sorted(by: >) && values.allSatisfy { (0...1).contains($0) })
+        }
+    }
+}
