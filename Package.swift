@@ -63,7 +63,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "smartbin", dependencies: [
-            "SmartBinApp", "Inference", "Imaging", "BinCore",
+            "SmartBinApp", "Inference", "Imaging", "BinCore", "Hardware",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -97,6 +97,7 @@ public enum ConfigLoader {
             case "flap":
                 config.controller.flap.homeDegrees = try reader.double("home_deg", range: 0...180) ?? config.controller.flap.homeDegrees
                 if let angles = try reader.angles("angles") { config.controller.flap.angles = angles }
+                config.flapAnglesFromConfig = true
             case "storage":
                 config.storage.dataDirectory = try reader.string("data_dir")
                 config.storage.outboxMaxMegabytes = try reader.int("outbox_max_mb", range: 1...65536) ?? config.storage.outboxMaxMegabytes

@@ -82,6 +82,8 @@ public struct SmartBinConfig: Sendable {
     public var controller = BinConfig(flap: .init(homeDegrees: 0, angles: [
         "recyclable": 45, "kitchen": 90, "other": 135, "hazardous": 170,
     ]))
+    /// True when the config file set `[flap]` itself (otherwise the board profile's angles apply).
+    public var flapAnglesFromConfig = false
     public var storage = Storage()
     public var simulation = Simulation()
 

@@ -41,26 +41,8 @@ public struct SimulatedBin {
     /// Builds every part and runs until the items are done or a shutdown signal arrives.
     /// - Returns: events still waiting in the outbox for the broker (0 when all were acknowledged).
     public func run() async throws -> Int {
-        let modelPath = config.model.path ?? Self.demoModel
-        guard FileManager.default.fileExists(atPath: modelPath) else {
-            throw AppError("\(modelPath): model not found; pass --model M.onnx or set model.path (`make models` generates the demo model)")
-        }
-        let loaded = try LoadedModel(path: modelPath, labelsPath: config.model.labels,
-                                     preset: config.model.preset.flatMap(ChannelPreset.init(rawValue:)),
-                                     threads: config.model.threads)
-        logger.info("model \(modelPath): \(loaded.outputCount) classes, preset \(loaded.preprocessor.preset.rawValue), sha256 \(loaded.info.sha256.prefix(12))…")
-        let classifier = EngineClassifier(loaded: loaded)
-
-        let frames = try frameSource()
-        let dataDirectory = options.dataDirectory ?? config.storage.dataDirectory
-            ?? (NSTemporaryDirectory() + "smartbin-sim-" + config.bin.id)
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-
-        let layout = TopicLayout(prefix: config.mqtt.topicPrefix, fleet: config.bin.fleet, binID: config.bin.id)
-        let publisher = try MQTTEventPublisher(mqtt: try MQTTSettings.configuration(config), layout: layout,
-                                               outboxDirectory: dataDirectory + "/outbox",
-                                               outboxMaxBytes: config.storage.outboxMaxMegabytes << 20, logger: logger)
         let clock = ContinuousClock()
+        let frames = try frameSource()
         let pacer = PacedTriggerSource(items: options.items, rate: options.rate ?? config.simulation.rate, seed: options.seed)
         let triggers: any TriggerSource
         if let script = options.script ?? config.simulation.script {
@@ -71,22 +53,13 @@ public struct SimulatedBin {
         } else {
             triggers = pacer
         }
-        let sink = ConsoleEventSink(inner: publisher) { _ in pacer.itemFinished() }
-        let controller = try BinController(
-            config: config.controller, labels: loaded.labels,
-            identity: .init(binID: config.bin.id, firmware: SmartBinApp.firmwareVersion),
-            triggers: triggers, frames: frames, classifier: classifier,
-            flap: LoggingFlap(logger: logger, clock: clock, homeDegrees: config.controller.flap.homeDegrees),
-            sink: sink, clock: clock, firstSeq: publisher.nextSequence,
-            wallClock: { Date().timeIntervalSince1970 }, logger: logger)
-
-        let service = BinService(controller: controller, publisher: publisher, flushTimeout: options.flushTimeout,
-                                 stopWhenTriggersEnd: options.items != nil || options.script != nil, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
-        return await publisher.pendingCount
+        let parts = BinRuntime.Parts(triggers: triggers, frames: frames,
+                                     flap: LoggingFlap(logger: logger, clock: clock, homeDegrees: config.controller.flap.homeDegrees),
+                                     onRecorded: { _ in pacer.itemFinished() })
+        let runtime = BinRuntime(config: config, dataDirectory: options.dataDirectory ?? config.storage.dataDirectory
+                                    ?? (NSTemporaryDirectory() + "smartbin-sim-" + config.bin.id),
+                                 defaultModel: Self.demoModel, flushTimeout: options.flushTimeout, logger: logger)
+        return try await runtime.run(parts, stopWhenTriggersEnd: options.items != nil || options.script != nil)
     }
 
     /// Frames from `--images`, `simulation.images`, the shared TrashNet sample, or synthetic ones.
@@ -109,30 +82,6 @@ public struct SimulatedBin {
         }
         logger.warning("no image folder: using SYNTHETIC frames (pass --images DIR for real photos)")
         return SyntheticFrameSource()
-    }
-}
-
-/// Runs the controller as a `Service`: SIGTERM/SIGINT stop it gracefully (flap home), then
-/// pending events get a last chance to reach the broker and `stopped` is published.
-struct BinService: Service {
-    let controller: BinController
-    let publisher: MQTTEventPublisher
-    let flushTimeout: Duration
-    let stopWhenTriggersEnd: Bool
-    let logger: Logger
-
-    func run() async throws {
-        try await publisher.start()
-        await cancelWhenGracefulShutdown { [controller, stopWhenTriggersEnd] in
-            await controller.run(stopWhenTriggersEnd: stopWhenTriggersEnd)
-        }
-        let patience: Duration = Task.isShuttingDownGracefully ? min(.seconds(2), flushTimeout) : flushTimeout
-        if await !publisher.flush(timeout: patience) {
-            let pending = await publisher.pendingCount
-            logger.warning("broker did not acknowledge every event; they stay in the outbox for the next start",
-                           metadata: ["pending": "\(pending)"])
-        }
-        await publisher.shutdown()
     }
 }
 

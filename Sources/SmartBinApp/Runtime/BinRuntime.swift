@@ -1,0 +1,107 @@
+import BinCore
+import Foundation
+import Imaging
+import Logging
+import ServiceLifecycle
+import Telemetry
+
+/// Everything `run` and `simulate` share: the model, the MQTT publisher with its outbox, the
+/// controller, and the service that runs them until the items are done or SIGTERM/SIGINT.
+public struct BinRuntime {
+    /// The parts that differ between the real bin and the simulated one.
+    public struct Parts: Sendable {
+        public var triggers: any TriggerSource
+        public var frames: any FrameSource
+        public var flap: any Flap
+        /// Called after each event was made durable.
+        public var onRecorded: @Sendable (BinEvent) -> Void
+
+        public init(triggers: any TriggerSource, frames: any FrameSource, flap: any Flap,
+                    onRecorded: @escaping @Sendable (BinEvent) -> Void = { _ in }) {
+            self.triggers = triggers
+            self.frames = frames
+            self.flap = flap
+            self.onRecorded = onRecorded
+        }
+    }
+
+    public let config: SmartBinConfig
+    public let dataDirectory: String
+    public let defaultModel: String?
+    public let flushTimeout: Duration
+    public let logger: Logger
+
+    public init(config: SmartBinConfig, dataDirectory: String, defaultModel: String? = nil,
+                flushTimeout: Duration = .seconds(30), logger: Logger) {
+        self.config = config
+        self.dataDirectory = dataDirectory
+        self.defaultModel = defaultModel
+        self.flushTimeout = flushTimeout
+        self.logger = logger
+    }
+
+    /// Loads the configured model (labels, preset, threads).
+    public func loadModel() throws -> LoadedModel {
+        guard let modelPath = config.model.path ?? defaultModel else {
+            throw AppError("no model configured: set model.path in the config or pass --model")
+        }
+        guard FileManager.default.fileExists(atPath: modelPath) else {
+            throw AppError("\(modelPath): model not found; pass --model M.onnx or set model.path (`make models` generates the demo model)")
+        }
+        let loaded = try LoadedModel(path: modelPath, labelsPath: config.model.labels,
+                                     preset: config.model.preset.flatMap(ChannelPreset.init(rawValue:)),
+                                     threads: config.model.threads)
+        logger.info("model \(modelPath): \(loaded.outputCount) classes, preset \(loaded.preprocessor.preset.rawValue), sha256 \(loaded.info.sha256.prefix(12))…")
+        return loaded
+    }
+
+    /// Runs the bin with `parts` until the triggers end (when `stopWhenTriggersEnd`) or a signal.
+    /// - Returns: events still waiting in the outbox for the broker.
+    public func run(_ parts: Parts, stopWhenTriggersEnd: Bool) async throws -> Int {
+        let loaded = try loadModel()
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let layout = TopicLayout(prefix: config.mqtt.topicPrefix, fleet: config.bin.fleet, binID: config.bin.id)
+        let publisher = try MQTTEventPublisher(mqtt: try MQTTSettings.configuration(config), layout: layout,
+                                               outboxDirectory: dataDirectory + "/outbox",
+                                               outboxMaxBytes: config.storage.outboxMaxMegabytes << 20, logger: logger)
+        let sink = ConsoleEventSink(inner: publisher, onRecorded: parts.onRecorded)
+        let controller = try BinController(
+            config: config.controller, labels: loaded.labels,
+            identity: .init(binID: config.bin.id, firmware: SmartBinApp.firmwareVersion),
+            triggers: parts.triggers, frames: parts.frames, classifier: EngineClassifier(loaded: loaded),
+            flap: parts.flap, sink: sink, clock: ContinuousClock(), firstSeq: publisher.nextSequence,
+            wallClock: { Date().timeIntervalSince1970 }, logger: logger)
+        let service = BinService(controller: controller, publisher: publisher, flushTimeout: flushTimeout,
+                                 stopWhenTriggersEnd: stopWhenTriggersEnd, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        return await publisher.pendingCount
+    }
+}
+
+/// Runs the controller as a `Service`: SIGTERM/SIGINT stop it gracefully (flap home), then
+/// pending events get a last chance to reach the broker and `stopped` is published.
+struct BinService: Service {
+    let controller: BinController
+    let publisher: MQTTEventPublisher
+    let flushTimeout: Duration
+    let stopWhenTriggersEnd: Bool
+    let logger: Logger
+
+    func run() async throws {
+        try await publisher.start()
+        await cancelWhenGracefulShutdown { [controller, stopWhenTriggersEnd] in
+            await controller.run(stopWhenTriggersEnd: stopWhenTriggersEnd)
+        }
+        let patience: Duration = Task.isShuttingDownGracefully ? min(.seconds(2), flushTimeout) : flushTimeout
+        if await !publisher.flush(timeout: patience) {
+            let pending = await publisher.pendingCount
+            logger.warning("broker did not acknowledge every event; they stay in the outbox for the next start",
+                           metadata: ["pending": "\(pending)"])
+        }
+        await publisher.shutdown()
+    }
+}
+

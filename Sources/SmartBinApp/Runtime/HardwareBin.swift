@@ -1,0 +1,83 @@
+import BinCore
+import Foundation
+import Hardware
+import Imaging
+import Logging
+
+/// `smartbin run`: the bin on its board — GPIO triggers, the V4L2 camera, the PWM servo —
+/// as the board profile describes them.
+public struct HardwareBin {
+    public let config: SmartBinConfig
+    public let logger: Logger
+
+    public init(config: SmartBinConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    /// Finds the board profile `config.bin.board`: a file path, or a name looked up in
+    /// `/etc/smartbin/board`, `/usr/share/smartbin/board` and the `board/` folder beside the binary.
+    public static func profile(named name: String) throws -> BoardProfile {
+        if name.contains("/") || name.hasSuffix(".toml") { return try BoardProfile.load(path: name) }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let folders = ["/etc/smartbin/board", "/usr/share/smartbin/board", "board",
+                       executable.appendingPathComponent("../../../board").standardized.path,
+                       executable.appendingPathComponent("../share/smartbin/board").standardized.path]
+        for folder in folders where FileManager.default.fileExists(atPath: folder + "/" + name + ".toml") {
+            return try BoardProfile.load(path: folder + "/" + name + ".toml")
+        }
+        throw AppError("board profile '\(name)' not found in \(folders.joined(separator: ", ")) (bin.board in the config)")
+    }
+
+    /// Decoders the camera adapter uses: MJPEG through libjpeg-turbo, YUYV through Imaging.
+    static let decodeMJPEG: @Sendable ([UInt8], Int, Int) throws -> Frame = { bytes, _, _ in
+        let image = try JPEG.decode(bytes, source: "camera frame")
+        return Frame(width: image.width, height: image.height, rgb: image.pixels, origin: "camera")
+    }
+    static let convertYUYV: @Sendable ([UInt8], Int, Int) throws -> Frame = { bytes, width, height in
+        let image = try PixelConversion.yuyvToRGB(bytes, width: width, height: height)
+        return Frame(width: image.width, height: image.height, rgb: image.pixels, origin: "camera")
+    }
+
+    /// Opens the hardware and runs until SIGTERM/SIGINT.
+    public func run() async throws -> Int {
+        let profile = try Self.profile(named: config.bin.board)
+        var config = self.config
+        if !config.flapAnglesFromConfig { config.controller.flap = profile.flapProfile }
+        var sources: [any TriggerSource] = []
+        if let lid = profile.lidTrigger { sources.append(try GPIOTriggerSource(lid, logger: logger)) }
+        if let beam = profile.beamTrigger { sources.append(try GPIOTriggerSource(beam, logger: logger)) }
+        if let sonar = profile.ultrasonicTrigger() { sources.append(try UltrasonicTrigger(sonar, logger: logger)) }
+        guard !sources.isEmpty else {
+            throw AppError("board profile '\(profile.name)' defines no trigger (lid, beam or ultrasonic)")
+        }
+        let camera = try V4L2Camera(profile.cameraConfiguration, decodeMJPEG: Self.decodeMJPEG,
+                                    convertYUYV: Self.convertYUYV, logger: logger)
+        defer { camera.stop() }
+        let flap = SysfsPWMFlap(profile.flapConfiguration(), clock: ContinuousClock())
+        let runtime = BinRuntime(config: config, dataDirectory: config.storage.dataDirectory ?? "/var/lib/smartbin", logger: logger)
+        return try await runtime.run(.init(triggers: MergedTriggerSource(sources), frames: camera, flap: flap),
+                                     stopWhenTriggersEnd: false)
+    }
+}
+
+/// Several trigger sensors as one stream (lid switch, beam and ultrasonic together).
+public struct MergedTriggerSource: TriggerSource {
+    public let sources: [any TriggerSource]
+
+    public init(_ sources: [any TriggerSource]) { self.sources = sources }
+
+    public func events() -> AsyncStream<TriggerEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: TriggerEvent.self)
+        let task = Task { [sources] in
+            await withTaskGroup(of: Void.self) { group in
+                for source in sources {
+                    group.addTask { for await event in source.events() { continuation.yield(event) } }
+                }
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+}
