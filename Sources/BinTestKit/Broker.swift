@@ -57,7 +57,7 @@ public final class MosquittoBroker: @unchecked Sendable {
 
     /// Creates and starts a broker on a free port.
     public static func start(persistence: Bool = false,
-                             timeout: Duration = .seconds(5)) async throws -> MosquittoBroker {
+                             timeout: Duration = .seconds(20)) async throws -> MosquittoBroker {
         let broker = try MosquittoBroker(persistence: persistence)
         try await broker.start(timeout: timeout)
         return broker
@@ -81,7 +81,7 @@ public final class MosquittoBroker: @unchecked Sendable {
 
     /// Starts `mosquitto -c conf` and waits until the port accepts connections.
     /// - Throws: when the binary is missing, exits early or the port is not open in `timeout`.
-    public func start(timeout: Duration = .seconds(5)) async throws {
+    public func start(timeout: Duration = .seconds(20)) async throws {
         guard Self.isInstalled else { throw BrokerHarnessError("\(Self.executable) not installed") }
         if isRunning { return }
         if !FileManager.default.fileExists(atPath: logURL.path),
@@ -112,7 +112,7 @@ public final class MosquittoBroker: @unchecked Sendable {
     }
 
     /// Stops and starts again on the same port.
-    public func restart(timeout: Duration = .seconds(5)) async throws {
+    public func restart(timeout: Duration = .seconds(20)) async throws {
         await stop()
         try await start(timeout: timeout)
     }
@@ -121,6 +121,19 @@ public final class MosquittoBroker: @unchecked Sendable {
 
     /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it back).
     public static func freeLoopbackPort() throws -> Int {
+        // Tests run in parallel and brokers are stopped and restarted on their port: never hand
+        // out a port twice in one process, or a restarting broker could find its port taken.
+        for _ in 0..<100 {
+            let port = try kernelChosenPort()
+            let fresh = handedOut.withLock { ports in ports.insert(port).inserted }
+            if fresh { return port }
+        }
+        throw BrokerHarnessError("no unused loopback port found in 100 tries")
+    }
+
+    private static let handedOut = NSLockedSet()
+
+    private static func kernelChosenPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw BrokerHarnessError("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -159,5 +172,17 @@ public final class MosquittoBroker: @unchecked Sendable {
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
         return address
+    }
+}
+
+/// A set of ports behind a lock, shared by every broker of the test process.
+final class NSLockedSet: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ports: Set<Int> = []
+
+    func withLock<T>(_ body: (inout Set<Int>) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&ports)
     }
 }

@@ -44,7 +44,7 @@ public final class BrokerSubscriber: @unchecked Sendable {
     ///   off, so the broker queues QoS 1 messages for it while it is away.
     /// - Throws: when `mosquitto_sub` cannot start or no probe arrives within `timeout`.
     public static func start(port: Int, topics: [String], persistentClientID: String? = nil,
-                             timeout: Duration = .seconds(5)) async throws -> BrokerSubscriber {
+                             timeout: Duration = .seconds(15)) async throws -> BrokerSubscriber {
         let subscriber = BrokerSubscriber(port: port, topics: topics, clientID: persistentClientID)
         var arguments = ["-h", "127.0.0.1", "-p", "\(port)", "-q", "1", "-F", "%r %t %p",
                          "-t", subscriber.probeTopic]
