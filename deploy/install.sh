@@ -105,17 +105,19 @@ record() { manifest_lines+=("$*"); }
 write_manifest() {
     local tmp
     mkdir -p "$(dirname "$manifest")"
-    tmp="$(mktemp "$manifest.XXXXXX")"
+    # Built outside the folder: an unchanged manifest must not even touch its folder's mtime.
+    tmp="$(mktemp)"
     {
         echo "# SmartBin install manifest, written by deploy/install.sh; read by --uninstall."
         echo "# kind  path  mode  owner:group  [sha256]"
         printf '%s\n' "${manifest_lines[@]}"
     } >"$tmp"
-    chmod 0644 "$tmp"
     if [[ -f "$manifest" ]] && cmp -s "$tmp" "$manifest"; then
         rm -f "$tmp"
     else
-        mv "$tmp" "$manifest"
+        install -m 0644 "$tmp" "$manifest.tmp"
+        mv -f "$manifest.tmp" "$manifest"
+        rm -f "$tmp"
         changes=$((changes + 1))
     fi
 }
