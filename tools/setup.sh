@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what SmartBin needs to build, test and run its demo on Debian 12, idempotently:
 # the C libraries' -dev packages, mosquitto, the aarch64 cross toolchain and qemu-user (for the
-# NEON kernel tests), and the Python packages the reference checks use (numpy, onnx,
+# NEON kernel tests), shellcheck and systemd (systemd-analyze: the deploy/ checks), and the Python packages the reference checks use (numpy, onnx,
 # onnxruntime). Does nothing that is already done; safe to run before every build.
 #
 # Environment: PYTHON (default python3). Needs root (or sudo) only when something is missing.
@@ -15,6 +15,7 @@ apt_packages=(
     mosquitto mosquitto-clients openssl
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
     python3 python3-pip
+    shellcheck systemd
 )
 
 as_root() {

@@ -7,7 +7,7 @@ import Telemetry
 
 /// Everything `run` and `simulate` share: the model, the MQTT publisher with its outbox, the
 /// controller, and the service that runs them until the items are done or SIGTERM/SIGINT.
-public struct BinRuntime {
+public struct BinRuntime: Sendable {
     /// The parts that differ between the real bin and the simulated one.
     public struct Parts: Sendable {
         public var triggers: any TriggerSource
@@ -42,12 +42,24 @@ public struct BinRuntime {
 
     /// Loads the configured model (labels, preset, threads).
     public func loadModel() throws -> LoadedModel {
+        if let installed = ModelUpdater.installedModel(modelsDirectory: modelsDirectory) {
+            logger.info("using the model installed by update_model (\(modelsDirectory)/current.onnx); model.path is only the first model")
+            return try loadModel(path: installed)
+        }
         guard let modelPath = config.model.path ?? defaultModel else {
             throw AppError("no model configured: set model.path in the config or pass --model")
         }
         guard FileManager.default.fileExists(atPath: modelPath) else {
             throw AppError("\(modelPath): model not found; pass --model M.onnx or set model.path (`make models` generates the demo model)")
         }
+        return try loadModel(path: modelPath)
+    }
+
+    /// Where `update_model` keeps models: `<data_dir>/models`.
+    public var modelsDirectory: String { dataDirectory + "/models" }
+
+    /// Loads the model at `modelPath` with the configured labels, preset and threads.
+    public func loadModel(path modelPath: String) throws -> LoadedModel {
         let loaded = try LoadedModel(path: modelPath, labelsPath: config.model.labels,
                                      preset: config.model.preset.flatMap(ChannelPreset.init(rawValue:)),
                                      threads: config.model.threads)
@@ -64,17 +76,32 @@ public struct BinRuntime {
         let publisher = try MQTTEventPublisher(mqtt: try MQTTSettings.configuration(config), layout: layout,
                                                outboxDirectory: dataDirectory + "/outbox",
                                                outboxMaxBytes: config.storage.outboxMaxMegabytes << 20, logger: logger)
+        let slot = ModelSlot(loaded)
+        let updater = try ModelUpdater(slot: slot, modelsDirectory: modelsDirectory, logger: logger) { [self] path in
+            try loadModel(path: path)
+        }
         let sink = ConsoleEventSink(inner: publisher, onRecorded: parts.onRecorded)
         let controller = try BinController(
             config: config.controller, labels: loaded.labels,
             identity: .init(binID: config.bin.id, firmware: SmartBinApp.firmwareVersion),
-            triggers: parts.triggers, frames: parts.frames, classifier: EngineClassifier(loaded: loaded),
+            triggers: parts.triggers, frames: parts.frames, classifier: EngineClassifier(slot: slot),
             flap: parts.flap, sink: sink, clock: ContinuousClock(), firstSeq: publisher.nextSequence,
             wallClock: { Date().timeIntervalSince1970 }, logger: logger)
         let service = BinService(controller: controller, publisher: publisher, flushTimeout: flushTimeout,
                                  stopWhenTriggersEnd: stopWhenTriggersEnd, logger: logger)
+        // Graceful shutdown runs in reverse order: systemd hears STOPPING first, commands stop,
+        // then the bin homes its flap and flushes.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: ModelCommandService(updater: updater, client: publisher.client, layout: layout,
+                                               pollInterval: .seconds(2), logger: logger),
+                  successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        if let notify = SystemdNotifyService.fromEnvironment(logger: logger) {
+            services.append(.init(service: notify, successTerminationBehavior: .gracefullyShutdownGroup))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         return await publisher.pendingCount

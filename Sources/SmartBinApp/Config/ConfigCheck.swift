@@ -1,0 +1,108 @@
+import Foundation
+
+/// `smartbin config check FILE`: the loader's strict parse, then what the loader cannot know —
+/// that the files the config names exist, are readable and are not too open.
+public enum ConfigCheck {
+    /// One problem, located at the key's line.
+    public struct Finding: Sendable, Equatable, CustomStringConvertible {
+        public enum Severity: String, Sendable { case error, warning }
+        public var severity: Severity
+        public var file: String
+        /// 1-based line of the key (0 when the key is not in the file, e.g. a default).
+        public var line: Int
+        /// `section.key`, or empty for a parse error (its message names the key).
+        public var key: String
+        public var message: String
+
+        public var description: String {
+            let place = line > 0 ? "\(file):\(line)" : file
+            return key.isEmpty ? "\(severity.rawValue): \(message)" : "\(place): \(severity.rawValue): \(key): \(message)"
+        }
+    }
+
+    /// Checks the config at `path`.
+    /// - Parameter resolveBoard: finds a board profile by name (throws when there is none).
+    /// - Returns: the findings; no `.error` finding means the config is usable.
+    public static func check(path: String, resolveBoard: (String) throws -> Void = { _ = try HardwareBin.profile(named: $0) }) -> [Finding] {
+        let config: SmartBinConfig
+        do { config = try ConfigLoader.load(path: path) } catch {
+            // The loader stops at the first problem; its message already names file:line and key.
+            let message = "\(error)"
+            return [Finding(severity: .error, file: path, line: 0, key: "", message: message)]
+        }
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let reader = ConfigLoader.Reader(text: text, file: path)
+        var findings: [Finding] = []
+        func add(_ severity: Finding.Severity, _ section: String, _ key: String, _ message: String) {
+            findings.append(Finding(severity: severity, file: path, line: reader.line(of: key, in: section),
+                                    key: section + "." + key, message: message))
+        }
+        // Like `run`, relative paths resolve against the working directory (`/` under systemd).
+        func resolved(_ file: String) -> String { file }
+        func requireFile(_ section: String, _ key: String, _ value: String?, _ what: String) {
+            guard let value else { return }
+            if !value.hasPrefix("/") {
+                add(.warning, section, key, "'\(value)' is relative: it resolves against the working directory (/ under systemd)")
+            }
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: resolved(value), isDirectory: &isDirectory) || isDirectory.boolValue {
+                add(.error, section, key, "\(what) '\(value)' does not exist or is not a file")
+            } else if !FileManager.default.isReadableFile(atPath: resolved(value)) {
+                add(.error, section, key, "\(what) '\(value)' is not readable")
+            }
+        }
+
+        do { try resolveBoard(config.bin.board) } catch {
+            add(.error, "bin", "board", "\(error)")
+        }
+
+        let dataDirectory = config.storage.dataDirectory ?? "/var/lib/smartbin"
+        if let model = config.model.path {
+            requireFile("model", "path", model, "model file")
+        } else if let installed = ModelUpdater.installedModel(modelsDirectory: dataDirectory + "/models") {
+            _ = installed  // an update_model install is what `run` loads
+        } else {
+            add(.error, "model", "path", "not set, and no model was installed into \(dataDirectory)/models by update_model; `run` needs one")
+        }
+        requireFile("model", "labels", config.model.labels, "labels file")
+
+        if let passwordFile = config.mqtt.passwordFile {
+            requireFile("mqtt", "password_file", passwordFile, "password file")
+            if let mode = (try? FileManager.default.attributesOfItem(atPath: resolved(passwordFile)))?[.posixPermissions] as? Int,
+               mode & 0o077 != 0 {
+                add(.error, "mqtt", "password_file", "'\(passwordFile)' has mode \(String(format: "%04o", mode)); group or others can read it: chmod 600 (owner: the service user)")
+            }
+            if config.mqtt.username == nil {
+                add(.warning, "mqtt", "password_file", "set without mqtt.username; the password is not sent without a username")
+            }
+        }
+        for (key, value, what) in [("ca_file", config.mqtt.caFile, "CA certificate"), ("cert_file", config.mqtt.certFile, "client certificate"),
+                                   ("key_file", config.mqtt.keyFile, "client key")] {
+            requireFile("mqtt", key, value, what)
+            if value != nil && !config.mqtt.tls {
+                add(.warning, "mqtt", key, "is set but mqtt.tls is false: it is not used")
+            }
+        }
+        if config.mqtt.tls, (config.mqtt.certFile == nil) != (config.mqtt.keyFile == nil) {
+            add(.error, "mqtt", config.mqtt.certFile == nil ? "key_file" : "cert_file", "cert_file and key_file go together (client certificate authentication)")
+        }
+        if let keyFile = config.mqtt.keyFile,
+           let mode = (try? FileManager.default.attributesOfItem(atPath: resolved(keyFile)))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            add(.warning, "mqtt", "key_file", "'\(keyFile)' has mode \(String(format: "%04o", mode)); chmod 600")
+        }
+        if config.storage.dataDirectory != nil {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: dataDirectory, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                add(.warning, "storage", "data_dir", "'\(dataDirectory)' does not exist yet (`run` creates it if it may)")
+            }
+        }
+        if let images = config.simulation.images {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: resolved(images), isDirectory: &isDirectory) || !isDirectory.boolValue {
+                add(.error, "simulation", "images", "'\(images)' is not a folder")
+            }
+        }
+        requireFile("simulation", "script", config.simulation.script, "script")
+        return findings
+    }
+}

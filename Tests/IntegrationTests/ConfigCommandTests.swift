@@ -1,0 +1,99 @@
+import Foundation
+@testable import SmartBinApp
+import Testing
+
+/// `smartbin config template` and `smartbin config check`.
+@Suite struct ConfigCommandTests {
+    /// The template with every `# key = value` line and `# [section]` header uncommented.
+    static func uncommented(_ template: String) -> String {
+        template.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            if line.range(of: #"^# ([a-z_]+ = |\[)"#, options: .regularExpression) != nil { return String(line.dropFirst(2)) }
+            return String(line)
+        }.joined(separator: "\n")
+    }
+
+    @Test func deployTemplateIsWhatTheCommandPrints() throws {
+        let run = try ToolRun.run(SmartBinProcess.binary, ["config", "template"])
+        #expect(run.status == 0)
+        let file = try String(contentsOfFile: SmartBinProcess.packageRoot + "/deploy/config.template.toml", encoding: .utf8)
+        #expect(run.output == file, "deploy/config.template.toml is stale: regenerate it with `smartbin config template > deploy/config.template.toml`")
+    }
+
+    @Test func templateNamesEveryKeyAtItsDefault() throws {
+        let template = ConfigTemplate.text()
+        // All commented: parses to the defaults.
+        let commented = try ConfigLoader.parse(template, file: "template")
+        #expect(commented.bin.board == "generic" && !commented.flapAnglesFromConfig)
+        // Uncommented: every key the loader knows is there, and the defaults do not change.
+        let text = Self.uncommented(template)
+        let config = try ConfigLoader.parse(text, file: "template-uncommented")
+        let defaults = SmartBinConfig()
+        #expect(config.bin.id == defaults.bin.id && config.bin.fleet == defaults.bin.fleet && config.bin.board == defaults.bin.board)
+        #expect(config.model.threads == defaults.model.threads)
+        #expect(config.mqtt.host == defaults.mqtt.host && config.mqtt.port == defaults.mqtt.port && config.mqtt.topicPrefix == defaults.mqtt.topicPrefix)
+        #expect(config.mqtt.keepAliveSeconds == defaults.mqtt.keepAliveSeconds && config.mqtt.tls == defaults.mqtt.tls && config.mqtt.tlsVersion == defaults.mqtt.tlsVersion)
+        #expect(config.controller == defaults.controller, "uncommented defaults differ from SmartBinConfig()'s")
+        #expect(config.storage.outboxMaxMegabytes == defaults.storage.outboxMaxMegabytes && config.simulation.rate == defaults.simulation.rate)
+        for (section, keys) in ConfigLoader.schema {
+            #expect(text.contains("[\(section)]"), "template lacks [\(section)]")
+            for key in keys {
+                #expect(text.contains("\n\(key) = "), "template lacks \(section).\(key)")
+            }
+        }
+        #expect(ConfigTemplate.text(board: "pi5").contains("\nboard = \"pi5\""))
+    }
+
+    @Test func checkNamesEachBadKeyWithItsLine() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let password = directory + "/password"
+        try "secret\n".write(toFile: password, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: password)
+        let file = directory + "/bad.toml"
+        try """
+            [bin]
+            board = "pi9"
+            [model]
+            path = "\(directory)/missing.onnx"
+            [mqtt]
+            username = "bin"
+            password_file = "\(password)"
+            tls = true
+            ca_file = "\(directory)/ca.crt"
+
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try ToolRun.run(SmartBinProcess.binary, ["config", "check", file])
+        #expect(run.status == 1, "\(run.output)")
+        #expect(run.output.contains("\(file):2: error: bin.board: board profile 'pi9' not found"), "\(run.output)")
+        #expect(run.output.contains("\(file):4: error: model.path:"), "\(run.output)")
+        #expect(run.output.contains("\(file):7: error: mqtt.password_file:") && run.output.contains("0644"), "\(run.output)")
+        #expect(run.output.contains("\(file):9: error: mqtt.ca_file:"), "\(run.output)")
+    }
+
+    @Test func checkReportsSyntaxErrorsWithTheLine() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/typo.toml"
+        try "[bin]\nid = \"a\"\nbord = \"pi5\"\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try ToolRun.run(SmartBinProcess.binary, ["config", "check", file])
+        #expect(run.status == 1)
+        #expect(run.output.contains("\(file):3: unknown key 'bord' in [bin]"), "\(run.output)")
+    }
+
+    @Test func checkAcceptsAGoodConfig() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let model = try SmartBinProcess.model("tiny-v1.5-torch-6.onnx")
+        let password = directory + "/password"
+        try "secret\n".write(toFile: password, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: password)
+        let file = directory + "/good.toml"
+        try ConfigTemplate.text(board: "pi5").replacingOccurrences(of: "# path = \"/var/lib/smartbin/models/first.onnx\"", with: "path = \"\(model)\"")
+            .replacingOccurrences(of: "# password_file = \"/etc/smartbin/mqtt.password\"", with: "password_file = \"\(password)\"")
+            .replacingOccurrences(of: "# username = \"bin-1\"", with: "username = \"bin-1\"")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try ToolRun.run(SmartBinProcess.binary, ["config", "check", file])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("\(file): ok"), "\(run.output)")
+    }
+}

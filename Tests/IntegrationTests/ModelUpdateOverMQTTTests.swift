@@ -1,0 +1,132 @@
+import BinTestKit
+import Foundation
+import Testing
+
+/// Model updates against the running simulated bin over a real broker: a good model sent in
+/// chunks is swapped in (events carry its sha256), a corrupt one and a wrong digest are refused
+/// with a reason and the model in use stays, rollback returns to the previous model, a model
+/// dropped into `models/incoming/` is installed, and the installed model survives a restart.
+@Suite(.serialized, .timeLimit(.minutes(4))) struct ModelUpdateOverMQTTTests {
+    static func sha256(_ path: String) throws -> String {
+        let run = try ToolRun.run("/usr/bin/sha256sum", [path])
+        return String(run.output.prefix(64))
+    }
+
+    static func json(_ message: BrokerMessage) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(message.payload.utf8))) as? [String: Any] ?? [:]
+    }
+
+    static func eventModel(_ message: BrokerMessage) -> String? {
+        (json(message)["model"] as? [String: Any])?["sha256"] as? String
+    }
+
+    /// Waits for the `n`-th message on `topic` and returns it parsed.
+    static func result(_ subscriber: BrokerSubscriber, topic: String, number: Int, timeout: Duration = .seconds(30)) async throws -> [String: Any] {
+        let messages = await subscriber.waitForMessages(count: number, topic: topic, timeout: timeout)
+        try #require(messages.count >= number, "no answer #\(number) on \(topic); got \(messages.map(\.payload))")
+        return json(messages[number - 1])
+    }
+
+    /// Waits until an event arrives, after the first `after` messages, carrying model `sha`;
+    /// returns the model digests of every event from there on.
+    static func eventsSwitch(_ subscriber: BrokerSubscriber, topic: String, to sha: String, after: Int, timeout: Duration = .seconds(30)) async -> [String] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let models = subscriber.messages.filter { $0.topic == topic }.dropFirst(after).compactMap(eventModel)
+            if let first = models.firstIndex(of: sha), models.count >= first + 3 { return Array(models[first...]) }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return subscriber.messages.filter { $0.topic == topic }.dropFirst(after).compactMap(eventModel)
+    }
+
+    @Test func updateRefuseRollbackDropAndRestart() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let broker = try await MosquittoBroker.start()
+        defer { Task { await broker.stop() } }
+        let base = "smartbin/default/bin-upd"
+        let (eventTopic, updateResult, rollbackResult) = (base + "/event", base + "/cmd/update_model/result", base + "/cmd/rollback_model/result")
+        let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/#"])
+        defer { Task { await subscriber.stop() } }
+
+        let modelA = try SmartBinProcess.model("tiny-v1.5-torch-6.onnx")
+        let modelB = try SmartBinProcess.model("tiny-v1.5-keras-6.onnx")
+        let modelC = try SmartBinProcess.model("tiny-v1.5-torch-foldbn-6.onnx")
+        let (shaA, shaB, shaC) = (try Self.sha256(modelA), try Self.sha256(modelB), try Self.sha256(modelC))
+        let data = directory + "/data"
+        let arguments = ["simulate", "--broker", "127.0.0.1:\(broker.port)", "--bin-id", "bin-upd", "--model", modelA,
+                         "--rate", "10", "--data-dir", data]
+        var bin = try SmartBinProcess(arguments, directory: directory)
+
+        let first = await subscriber.waitForMessages(count: 1, topic: eventTopic, timeout: .seconds(60))
+        try #require(first.count == 1, "no event:\n\(bin.output)")
+        #expect(Self.eventModel(first[0]) == shaA)
+
+        // 1. A good model in three base64 chunks.
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: modelB)))
+        let size = (bytes.count + 2) / 3
+        for index in 0..<3 {
+            let chunk = Data(bytes[(index * size)..<min(bytes.count, (index + 1) * size)]).base64EncodedString()
+            try await BrokerSubscriber.publish(port: broker.port, topic: base + "/cmd/update_model",
+                                               payload: #"{"transfer":"b1","chunk":\#(index),"of":3,"sha256":"\#(shaB)","data":"\#(chunk)"}"#)
+        }
+        let swapped = try await Self.result(subscriber, topic: updateResult, number: 1)
+        #expect(swapped["ok"] as? Bool == true && swapped["sha256"] as? String == shaB && swapped["in_use"] as? String == shaB,
+                "\(swapped)\n\(bin.output)")
+        var seen = subscriber.messages.filter { $0.topic == eventTopic }.count
+        var models = await Self.eventsSwitch(subscriber, topic: eventTopic, to: shaB, after: seen)
+        #expect(models.first == shaB && Set(models) == [shaB], "events after the update: \(models)")
+
+        // 2. A corrupt model (right digest, not a model) and a wrong digest: refused, B stays.
+        let corrupt = data + "/models/corrupt.onnx"
+        try Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }).write(to: URL(fileURLWithPath: corrupt))
+        try await BrokerSubscriber.publish(port: broker.port, topic: base + "/cmd/update_model",
+                                           payload: #"{"sha256":"\#(try Self.sha256(corrupt))","path":"\#(corrupt)"}"#)
+        let refused = try await Self.result(subscriber, topic: updateResult, number: 2)
+        #expect(refused["ok"] as? Bool == false && refused["in_use"] as? String == shaB, "\(refused)")
+        #expect((refused["reason"] as? String)?.contains("does not load") == true, "\(refused)")
+        try FileManager.default.copyItem(atPath: modelC, toPath: data + "/models/c.onnx")
+        try await BrokerSubscriber.publish(port: broker.port, topic: base + "/cmd/update_model",
+                                           payload: #"{"sha256":"\#(shaA)","path":"\#(data)/models/c.onnx"}"#)
+        let mismatch = try await Self.result(subscriber, topic: updateResult, number: 3)
+        #expect(mismatch["ok"] as? Bool == false && (mismatch["reason"] as? String)?.contains("sha256 mismatch") == true, "\(mismatch)")
+        // Schema: unknown keys and oversized fields are refused too.
+        try await BrokerSubscriber.publish(port: broker.port, topic: base + "/cmd/update_model",
+                                           payload: #"{"sha256":"\#(shaA)","path":"/etc/passwd","url":"http://x"}"#)
+        let schema = try await Self.result(subscriber, topic: updateResult, number: 4)
+        #expect(schema["ok"] as? Bool == false && (schema["reason"] as? String)?.contains("unknown key 'url'") == true, "\(schema)")
+        seen = subscriber.messages.filter { $0.topic == eventTopic }.count
+        _ = await subscriber.waitForMessages(count: seen + 3, topic: eventTopic, timeout: .seconds(20))
+        models = subscriber.messages.filter { $0.topic == eventTopic }.dropFirst(seen).compactMap(Self.eventModel)
+        #expect(!models.isEmpty && Set(models) == [shaB], "after refusals the model must stay B: \(models)")
+
+        // 3. Rollback: back to A.
+        try await BrokerSubscriber.publish(port: broker.port, topic: base + "/cmd/rollback_model", payload: "{}")
+        let rolled = try await Self.result(subscriber, topic: rollbackResult, number: 1)
+        #expect(rolled["ok"] as? Bool == true && rolled["sha256"] as? String == shaA, "\(rolled)")
+        seen = subscriber.messages.filter { $0.topic == eventTopic }.count
+        models = await Self.eventsSwitch(subscriber, topic: eventTopic, to: shaA, after: seen)
+        #expect(models.first == shaA && Set(models) == [shaA], "events after rollback: \(models)")
+
+        // 4. Dropped into models/incoming/ with its sha256sum sidecar.
+        try FileManager.default.copyItem(atPath: modelC, toPath: data + "/models/incoming/dropped.onnx")
+        try "\(shaC)  dropped.onnx\n".write(toFile: data + "/models/incoming/dropped.onnx.sha256", atomically: true, encoding: .utf8)
+        let dropped = try await Self.result(subscriber, topic: updateResult, number: 5)
+        #expect(dropped["ok"] as? Bool == true && dropped["sha256"] as? String == shaC && dropped["source"] as? String == "incoming/dropped.onnx",
+                "\(dropped)")
+        seen = subscriber.messages.filter { $0.topic == eventTopic }.count
+        models = await Self.eventsSwitch(subscriber, topic: eventTopic, to: shaC, after: seen)
+        #expect(models.first == shaC, "events after the drop: \(models)")
+
+        // 5. Restart with --model A: the installed model (C) is what runs.
+        bin.signal(SIGTERM)
+        #expect(await bin.wait(timeout: .seconds(20)) == 0, "\(bin.output)")
+        seen = subscriber.messages.filter { $0.topic == eventTopic }.count
+        bin = try SmartBinProcess(arguments, directory: directory)
+        _ = await subscriber.waitForMessages(count: seen + 1, topic: eventTopic, timeout: .seconds(60))
+        let afterRestart = subscriber.messages.filter { $0.topic == eventTopic }.dropFirst(seen).compactMap(Self.eventModel)
+        #expect(afterRestart.first == shaC, "after a restart: \(afterRestart)\n\(bin.output)")
+        bin.signal(SIGTERM)
+        _ = await bin.wait(timeout: .seconds(20))
+    }
+}
