@@ -29,7 +29,7 @@ models: setup
 	@tools/make_test_models.sh $(MODELS)
 
 test: build models
-	$(SWIFT) test
+	$(SWIFT) test --no-parallel
 
 demo: build models
 	@tools/demo.sh

@@ -72,8 +72,8 @@ let package = Package(
 
         // MARK: Tests.
         .testTarget(name: "BinCoreTests", dependencies: ["BinCore", "BinTestKit"], exclude: ["Scenarios"]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "CKernels", "Imaging"]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "CKernels", "Imaging", "BinTestKit"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "BinTestKit"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "BinCore", "BinTestKit"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "BinCore", "BinTestKit"]),
         .testTarget(name: "HardwareTests", dependencies: ["Hardware", "BinCore"]),

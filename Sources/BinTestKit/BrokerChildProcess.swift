@@ -33,6 +33,8 @@ final class BrokerChildProcess: @unchecked Sendable {
         let output = outputPath ?? "/dev/null"
         posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Keep the test process's other descriptors (pipes of other children) out of the broker.
+        _ = spawnCloseFrom(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -103,3 +105,8 @@ final class BrokerChildProcess: @unchecked Sendable {
         _ = await waitForExit(timeout: .seconds(2))
     }
 }
+
+/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's Glibc module does not
+/// export: closes every descriptor from `lowest` up in the child.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func spawnCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ lowest: Int32) -> Int32

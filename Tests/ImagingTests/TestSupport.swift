@@ -1,3 +1,4 @@
+import BinTestKit
 import Foundation
 import Imaging
 
@@ -45,17 +46,8 @@ enum TestSupport {
 
     /// Runs `python` with `arguments`; returns its exit status and combined output.
     static func runPython(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python] + arguments
-        process.currentDirectoryURL = packageRoot
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try ChildProcess.run(python, arguments, directory: packageRoot, mergeErrors: true)
+        return (result.status, result.stdout)
     }
 
     /// Nil when `import <module>` works in `python`, else a message saying what is missing.

@@ -1,3 +1,4 @@
+import BinTestKit
 import CKernels
 import Foundation
 import Testing
@@ -131,16 +132,7 @@ import Testing
         let root = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let script = root.appendingPathComponent("tools/test_kernels.sh")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script.path, "--no-bench"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let log = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: log, as: UTF8.self)
-        #expect(process.terminationStatus == 0, "tools/test_kernels.sh failed:\n\(text)")
+        let result = try ChildProcess.run("bash", [script.path, "--no-bench"], mergeErrors: true)
+        #expect(result.status == 0, "tools/test_kernels.sh failed:\n\(result.stdout)")
     }
 }

@@ -1,3 +1,4 @@
+import BinTestKit
 import Foundation
 import Testing
 
@@ -58,21 +59,5 @@ struct TestFailure: Error, CustomStringConvertible {
 /// Runs a program to completion and returns its exit status, stdout and stderr.
 @discardableResult
 func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [executable] + arguments
-    // stderr goes to a file so that a chatty child can never block on a full pipe.
-    let errorPath = NSTemporaryDirectory() + "smartbin-stderr-" + UUID().uuidString
-    FileManager.default.createFile(atPath: errorPath, contents: nil)
-    defer { try? FileManager.default.removeItem(atPath: errorPath) }
-    let errorHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = errorHandle
-    try process.run()
-    let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try errorHandle.close()
-    let stderrData = FileManager.default.contents(atPath: errorPath) ?? Data()
-    return (process.terminationStatus, String(decoding: stdoutData, as: UTF8.self), String(decoding: stderrData, as: UTF8.self))
+    try ChildProcess.run(executable, arguments)
 }
