@@ -121,3 +121,37 @@ final class RecordingCommandPublisher: CommandPublisher, @unchecked Sendable {
         lock.withLock { _published.append((topic, String(decoding: payload, as: UTF8.self))) }
     }
 }
+
+/// What the end-to-end tests need from the build and the machine.
+enum EndToEnd {
+    /// `.build/debug/smartbin`, when built.
+    static var smartbin: URL? { Fixtures.builtExecutable("smartbin") }
+    /// `.build/debug/smartbin-dashboard`, when built.
+    static var dashboard: URL? { Fixtures.builtExecutable("smartbin-dashboard") }
+    /// The tiny test model (`tools/make_test_models.sh out/models`; `SMARTBIN_TEST_MODELS`
+    /// overrides the folder), when generated.
+    static var tinyModel: String? {
+        let folder = ProcessInfo.processInfo.environment["SMARTBIN_TEST_MODELS"]
+            ?? Fixtures.packageRoot.appendingPathComponent("out/models").path
+        let path = folder + "/tiny-v1.5-torch-6.onnx"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+    /// Debian's Chromium, when installed (`tools/setup.sh` installs it).
+    static var chromium: String? {
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+    static var python: String? {
+        ["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    static var canSimulate: Bool { MosquittoBroker.isInstalled && smartbin != nil && tinyModel != nil }
+    static var canBrowse: Bool { MosquittoBroker.isInstalled && dashboard != nil && chromium != nil && python != nil }
+
+    /// Starts `smartbin simulate` for `bin` against the broker with its own outbox directory.
+    static func simulate(bin: String, items: Int, rate: Double, port: Int) throws -> ChildProcess {
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("smartbin-sim-\(UUID().uuidString)").path
+        return try ChildProcess(smartbin!, ["simulate", "--broker", "127.0.0.1:\(port)", "--bin-id", bin, "--fleet", "sim",
+                                            "--items", "\(items)", "--rate", "\(rate)", "--model", tinyModel!,
+                                            "--data-dir", dataDir])
+    }
+}
