@@ -122,6 +122,18 @@ class Page:
         return result["result"].get("value")
 
 
+def save_screenshot(page, args):
+    params = {"format": "png"}
+    if args.full_page:
+        size = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+        params.update(captureBeyondViewport=True,
+                      clip={"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1})
+    shot = page.call("Page.captureScreenshot", **params)
+    os.makedirs(os.path.dirname(os.path.abspath(args.screenshot)), exist_ok=True)
+    with open(args.screenshot, "wb") as f:
+        f.write(base64.b64decode(shot["data"]))
+
+
 def fail(message):
     print(f"FAIL {message}", flush=True)
     sys.exit(1)
@@ -136,6 +148,9 @@ def main():
     parser.add_argument("--screenshot")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=900)
+    parser.add_argument("--static", action="store_true",
+                        help="a page without a live stream (a bin page): load, screenshot, done")
+    parser.add_argument("--full-page", action="store_true", help="screenshot the whole page, not the viewport")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     args = parser.parse_args()
     if not os.access(args.chromium, os.X_OK):
@@ -184,6 +199,12 @@ def main():
                 time.sleep(0.1)
             fail(f"timed out waiting for {what}")
 
+        if args.static:
+            wait_for("document.readyState === 'complete'", "the page to load")
+            if args.screenshot:
+                save_screenshot(page, args)
+            print("OK static", flush=True)
+            return
         wait_for("document.readyState === 'complete' && !!document.getElementById('conn') && "
                  "document.getElementById('conn').textContent === 'live'", "the page's live connection")
         page.evaluate("window.__smartbinMarker = 'no-reload'; true")
@@ -191,6 +212,8 @@ def main():
         print("READY", flush=True)
 
         expected = list(args.expect_id)
+        if not expected and not args.expect_ids_file:
+            time.sleep(1.5)  # nothing to wait for: give the stream a moment to bring events in
         if args.expect_ids_file:
             # The caller may write this file after READY; wait for it.
             while not os.path.exists(args.expect_ids_file):
@@ -212,10 +235,7 @@ def main():
         feed = page.evaluate("document.querySelectorAll('#feed li').length")
         if args.screenshot:
             time.sleep(1.3)  # let the "new event" highlight fade
-            shot = page.call("Page.captureScreenshot", format="png", captureBeyondViewport=False)
-            os.makedirs(os.path.dirname(os.path.abspath(args.screenshot)), exist_ok=True)
-            with open(args.screenshot, "wb") as f:
-                f.write(base64.b64decode(shot["data"]))
+            save_screenshot(page, args)
         print(f"OK expected={len(expected)} feed_items={feed} bin_rows={rows} (before: {rows_before}) "
               f"navigations={navigations}", flush=True)
     finally:

@@ -98,7 +98,8 @@ struct DashboardCommand: AsyncParsableCommand {
         let messages = try client.subscribe("\(prefix)/#", qos: 1)
         let feed = LiveFeed()
         let metrics = DashboardMetrics()
-        let ingestor = Ingestor(messages: messages, store: store, feed: feed, metrics: metrics, prefix: prefix)
+        var ingestor = Ingestor(messages: messages, store: store, feed: feed, metrics: metrics, prefix: prefix)
+        ingestor.waitsForShutdownTurn = true
         let routes = DashboardRoutes(store: store, feed: feed, metrics: metrics,
                                      commandPublisher: adminToken == nil ? nil : client,
                                      adminToken: adminToken, prefix: prefix)
@@ -116,8 +117,16 @@ struct DashboardCommand: AsyncParsableCommand {
             "commands": "\(adminToken == nil ? "disabled (read-only)" : "enabled")"])
         // Graceful shutdown runs in reverse: MQTT disconnects (ending the subscription), the
         // ingestor stores what it holds, the feed ends the SSE streams, then the server drains.
+        // Any of the three ending on its own means the dashboard is done: each of them returning
+        // shuts the group down gracefully rather than cancelling it.
+        let done = ServiceGroupConfiguration.ServiceConfiguration.TerminationBehavior.gracefullyShutdownGroup
         let group = ServiceGroup(configuration: .init(
-            services: [app, feed, ingestor, MQTTConnectionService(client: client)],
+            services: [
+                .init(service: app, serviceName: "http"),
+                .init(service: feed, successTerminationBehavior: done, serviceName: "live-feed"),
+                .init(service: ingestor, successTerminationBehavior: done, serviceName: "ingest"),
+                .init(service: MQTTConnectionService(client: client), successTerminationBehavior: done, serviceName: "mqtt"),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()

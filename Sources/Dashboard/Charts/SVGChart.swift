@@ -35,7 +35,7 @@ public enum SVGChart {
                             format: (Double) -> String = { String(Int($0.rounded())) }) -> String {
         var svg = open(title: title)
         guard !bars.isEmpty else { return svg + empty() + "</svg>" }
-        let maxValue = niceCeiling(bars.map(\.value).max() ?? 0)
+        let maxValue = niceCeiling(bars.map(\.value).max() ?? 0, integral: true)
         svg += axes(yMax: maxValue, yFormat: format)
         let plotWidth = width - margin.left - margin.right
         let slot = plotWidth / Double(bars.count)
@@ -120,14 +120,19 @@ public enum SVGChart {
         return svg
     }
 
-    /// The smallest of 1, 2, 2.5, 5 × 10ⁿ at or above `value` (1 for zero).
-    static func niceCeiling(_ value: Double) -> Double {
-        guard value > 0, value.isFinite else { return 1 }
-        let magnitude = pow(10, floor(log10(value)))
-        for step in [1.0, 2, 2.5, 5, 10] where step * magnitude >= value * (1 - 1e-12) {
-            return step * magnitude
+    /// The top of the y axis: four equal steps of a round size (1, 1.5, 2, 2.5, 3, 4, 5, 6 or
+    /// 8 × 10ⁿ) reaching at least `value`; whole-number steps when `integral` (counts).
+    static func niceCeiling(_ value: Double, integral: Bool = false) -> Double {
+        guard value > 0, value.isFinite else { return integral ? 4 : 1 }
+        let rawStep = value / 4
+        let magnitude = pow(10, floor(log10(rawStep)))
+        var step = 10 * magnitude
+        for factor in [1.0, 1.5, 2, 2.5, 3, 4, 5, 6, 8] where factor * magnitude >= rawStep * (1 - 1e-12) {
+            step = factor * magnitude
+            break
         }
-        return 10 * magnitude
+        if integral { step = max(1, step.rounded(.up)) }
+        return 4 * step
     }
 
     /// Coordinates with at most one decimal.

@@ -21,6 +21,11 @@ public struct Ingestor: Service {
     public let maxBatch: Int
     /// Seconds since the epoch (injected for tests).
     public let now: @Sendable () -> Double
+    /// When the message stream ends first (the MQTT service, shut down before us, disconnected),
+    /// wait for our own turn in the graceful shutdown before returning: a `ServiceGroup`
+    /// counts a service that returns while another one is being shut down as a failure.
+    /// Leave it off outside a service group, where no shutdown signal would ever come.
+    public var waitsForShutdownTurn = false
     private let logger: Logger
 
     public init(messages: AsyncStream<MQTTClient.Message>, store: DashboardStore, feed: LiveFeed,
@@ -66,6 +71,9 @@ public struct Ingestor: Service {
         // Whatever arrived before the shutdown is still stored.
         let rest = pending.withLock { queue in defer { queue.removeAll() }; return queue }
         if !rest.isEmpty { await process(rest) }
+        if waitsForShutdownTurn && !Task.isShuttingDownGracefully {
+            try? await gracefulShutdown()
+        }
         logger.info("ingest stopped")
     }
 

@@ -48,14 +48,24 @@ enum BinPage {
             <div class="grid">
             """
         for chart in charts { body += "<div class=\"card\">\(chart)</div>" }
-        body += "</div><h2>Availability and state changes</h2>"
+        body += "</div><h2>Recent availability and state changes</h2>"
         if changes.isEmpty {
             body += "<p class=\"muted\">none recorded</p>"
         } else {
             body += "<table><thead><tr><th>Received</th><th>Kind</th><th>Value</th></tr></thead><tbody>"
             for change in changes {
-                body += "<tr><td>\(HTML.escape(RFC3339.format(change.at)))</td><td>\(change.kind.rawValue)</td>"
-                    + "<td><code>\(HTML.escape(change.value))</code></td></tr>"
+                let value: String
+                switch change.kind {
+                case .availability:
+                    value = "<span class=\"badge \(HTML.escape(change.value))\">\(HTML.escape(change.value))</span>"
+                case .state:
+                    // The retained document changes on every transition (uptime, counts): show
+                    // what matters and keep the whole JSON in a tooltip.
+                    let fields = StateFields(json: change.value)
+                    value = "<span title=\"\(HTML.escape(change.value))\">\(HTML.escape(fields.state ?? "?"))"
+                        + (fields.faultReason.map { " — \(HTML.escape($0))" } ?? "") + "</span>"
+                }
+                body += "<tr><td>\(HTML.escape(RFC3339.format(change.at)))</td><td>\(change.kind.rawValue)</td><td>\(value)</td></tr>"
             }
             body += "</tbody></table>"
         }

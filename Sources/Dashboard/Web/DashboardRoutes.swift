@@ -87,7 +87,7 @@ public struct DashboardRoutes: Sendable {
             throw HTTPError(.notFound, message: "no bin '\(id)'")
         }
         let points = try await store.eventPoints(bin: id, limit: Self.chartedEvents)
-        let changes = try await store.changes(bin: id, limit: 50)
+        let changes = try await store.changes(bin: id, limit: 20)
         return Self.html(BinPage.render(bin: bin, stats: BinStatistics(points), changes: changes, now: now))
     }
 
