@@ -1,32 +1,5 @@
 import GRDB
 
-/// Which end of the history `/api/events` starts from.
-public enum EventOrder: String, Sendable, CaseIterable {
-    /// Newest first (the default).
-    case desc
-    /// Oldest first.
-    case asc
-}
-
-/// The numbers the bin page charts, for one event.
-public struct EventPoint: Sendable, Hashable {
-    public var timestamp: Double
-    public var label: String
-    public var route: String
-    public var fallback: Bool
-    public var confidence: Double
-    public var totalMS: Double
-
-    public init(timestamp: Double, label: String, route: String, fallback: Bool, confidence: Double, totalMS: Double) {
-        self.timestamp = timestamp
-        self.label = label
-        self.route = route
-        self.fallback = fallback
-        self.confidence = confidence
-        self.totalMS = totalMS
-    }
-}
-
 extension DashboardStore {
     /// Every bin, ordered by fleet then id, with `items_today` counted for the UTC day of `now`.
     public func bins(now: Double) async throws -> [BinSummary] {
