@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "smartbin", targets: ["smartbin"]),
         .library(name: "BinCore", targets: ["BinCore"]),
         .library(name: "Inference", targets: ["Inference"]),
+        .executable(name: "smartbin-dashboard", targets: ["smartbin-dashboard"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // MARK: C libraries, one target each, imported only by the adapter that wraps them.
@@ -67,6 +70,20 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        /// The fleet dashboard: MQTT ingest into SQLite (GRDB) and a Hummingbird web server.
+        .target(name: "Dashboard", dependencies: [
+            "Telemetry",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        .executableTarget(name: "smartbin-dashboard", dependencies: [
+            "Dashboard", "Telemetry",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         /// Fakes and fixtures shared by the test targets (not a test target itself).
         .target(name: "BinTestKit", dependencies: ["BinCore"]),
 
@@ -77,6 +94,14 @@ let package = Package(
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "BinCore", "BinTestKit"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "BinCore", "BinTestKit"]),
         .testTarget(name: "HardwareTests", dependencies: ["Hardware", "BinCore"]),
+<<<<<<< HEAD
         .testTarget(name: "IntegrationTests", dependencies: ["SmartBinApp", "BinCore", "BinTestKit"]),
+=======
+        .testTarget(name: "DashboardTests", dependencies: [
+            "Dashboard", "Telemetry", "BinCore", "BinTestKit",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SmartBinApp", "BinCore"]),
+>>>>>>> dashboard
     ]
 )

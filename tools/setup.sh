@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what SmartBin needs to build, test and run its demo on Debian 12, idempotently:
 # the C libraries' -dev packages, mosquitto, the aarch64 cross toolchain and qemu-user (for the
-# NEON kernel tests), shellcheck and systemd (systemd-analyze: the deploy/ checks), and the Python packages the reference checks use (numpy, onnx,
-# onnxruntime). Does nothing that is already done; safe to run before every build.
+# NEON kernel tests), shellcheck and systemd (systemd-analyze: the deploy/ checks), Chromium
+# (the dashboard's headless browser test), and the Python packages the reference checks use
+# (numpy, onnx, onnxruntime). Does nothing that is already done; safe to run before every build.
 #
 # Environment: PYTHON (default python3). Needs root (or sudo) only when something is missing.
 set -euo pipefail
@@ -13,6 +14,7 @@ py="${PYTHON:-python3}"
 apt_packages=(
     pkg-config libopenblas-dev libjpeg62-turbo-dev libgpiod-dev libv4l-dev libmosquitto-dev
     mosquitto mosquitto-clients openssl
+    chromium
     gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
     python3 python3-pip
     shellcheck systemd

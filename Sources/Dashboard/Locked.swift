@@ -1,0 +1,18 @@
+import Foundation
+
+/// A value guarded by a lock, shared between the ingest loop, the HTTP handlers and the
+/// MQTT loop thread. Only `withLock` touches the value.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+    }
+
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
