@@ -232,7 +232,7 @@ public final class QuantizedNetwork {
 
     /// Runs one image showing `observe` every activation after its layer, dequantised to fp32
     /// (for calibration diagnostics and tests; allocates).
-    func forward(_ input: [Float], observe: (_ activation: Int, _ values: [Float]) -> Void) throws(InferenceError) {
+    func forward(_ input: [Float], only: Set<Int>? = nil, observe: (_ activation: Int, _ values: [Float]) -> Void) throws(InferenceError) {
         _ = try forward(input)
         // Re-run layer by layer so every activation is seen before the arena reuses its space.
         input.withUnsafeBufferPointer { floats(plan.input).update(from: $0.baseAddress!, count: $0.count) }
@@ -242,6 +242,7 @@ public final class QuantizedNetwork {
         for (index, layer) in plan.layers.enumerated() {
             try run(index)
             let id = layer.output, count = plan.shapes[id].count
+            if let only, !only.contains(id) { continue }
             if let q = quantization.activations[id] {
                 let p = bytes(id)
                 observe(id, (0..<count).map { q.scale * (Float(p[$0]) - Float(q.zeroPoint)) })

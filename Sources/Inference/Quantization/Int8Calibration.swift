@@ -46,7 +46,7 @@ public enum Int8Calibration {
     public static func logits(_ network: QuantizedNetwork, _ x: [Float]) throws -> [Float] {
         guard network.plan.endsWithSoftmax, case .softmax(let input, _, _)? = network.plan.layers.last else { return try network.forward(x) }
         var result: [Float] = []
-        try network.forward(x) { id, values in if id == input { result = values } }
+        try network.forward(x, only: [input]) { id, values in if id == input { result = values } }
         return result
     }
 
