@@ -48,9 +48,7 @@ public final class CompiledModel {
         self.path = path
         let file = try MappedFile(path: path)
         self.file = file
-        let all = try ModelFile.sections(of: file) { section in
-            if section.name == "weights.int8" { file.release(file.base + section.offset, section.size) }
-        }
+        let all = try ModelFile.sections(of: file)
         sections = all
         func section(_ name: String, required: Bool = true) throws(InferenceError) -> ModelFile.Section? {
             let found = all.first { $0.name == name }

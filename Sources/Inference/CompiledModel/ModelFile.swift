@@ -82,12 +82,12 @@ public enum ModelFile {
 
     static func crc(_ data: Data) -> UInt32 { data.withUnsafeBytes { sb_crc32(0, $0.baseAddress, $0.count) } }
 
-    /// Reads and checks the header and table of a mapped file and the CRC of every section.
-    /// `verified` is called after each section's check (the int8 weights are dropped from
-    /// memory again right after).
+    /// Reads and checks the header and table of a mapped file and the CRC of every section,
+    /// dropping each checked MiB of the mapping again (so checking a file never makes it all
+    /// resident: weights come back page by page when an engine first reads them).
     /// - Throws: `InferenceError(.malformedModel)` naming the part (header, section table or
     ///   section) and its offset when the file is truncated or altered.
-    static func sections(of file: MappedFile, verified: (Section) -> Void = { _ in }) throws(InferenceError) -> [Section] {
+    static func sections(of file: MappedFile) throws(InferenceError) -> [Section] {
         let path = file.path
         func u32(_ at: Int) -> UInt32 { file.base.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian }
         func u64(_ at: Int) -> Int { Int(truncatingIfNeeded: file.base.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian) }
@@ -133,12 +133,12 @@ public enum ModelFile {
             while done < s.size {
                 let n = min(1 << 20, s.size - done)
                 c = sb_crc32(c, file.base + s.offset + done, n)
+                file.release(file.base + s.offset + done, n)
                 done += n
             }
             guard c == s.crc32 else {
                 throw InferenceError(.malformedModel, String(format: "%@: section '%@' (offset %d, size %d) fails its CRC-32 (stored %08x, computed %08x): the file is altered or corrupt", path, s.name, s.offset, s.size, s.crc32, c))
             }
-            verified(s)
         }
         return result
     }
