@@ -2,7 +2,7 @@
 //
 // Activations are uint8 NCHW planes (batch 1) with one (scale, zero point) per tensor: the real
 // value of q is scale * (q - zp). Every fast kernel here has a plain reference twin (`*_ref`,
-// in sb_q8_conv_ref.c) that the tests compare with on seeded random shapes, exactly.
+// in sb_u8_conv_ref.c) that the tests compare with on seeded random shapes, exactly.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
