@@ -8,8 +8,11 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure forward-pass latency (median, p90), throughput and peak memory.")
 
-    @Option(help: "Model file (.onnx).")
+    @Option(help: "Model file (.onnx or compiled .sbm).")
     var model: String
+
+    @Option(help: "Engine: int8 or fp32 (default: int8 when a compiled model has int8 weights, else fp32).")
+    var precision: Precision?
 
     @Option(help: "Threads for the forward pass.")
     var threads: Int = 1
@@ -32,7 +35,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         let loaded: LoadedModel
-        do { loaded = try LoadedModel(path: model, threads: threads) } catch { throw fail("\(error)") }
+        do { loaded = try LoadedModel(path: model, threads: threads, precision: precision?.rawValue) } catch { throw fail("\(error)") }
         // A fixed pseudo-random input (the values do not change the work done).
         var state: UInt64 = 0x9E3779B97F4A7C15
         let input = (0..<loaded.inputShape.count).map { _ -> Float in
@@ -76,7 +79,7 @@ struct Bench: ParsableCommand {
         getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
         var result: [String: Any] = [
             "model": model,
-            "precision": "fp32",
+            "precision": loaded.precision,
             "threads": threads,
             "iterations": iterations,
             "median_ms": median,
@@ -95,6 +98,7 @@ struct Bench: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         } else {
+            print("engine: \(loaded.precision)")
             print(String(format: "%@: median %.2f ms, p90 %.2f ms, min %.2f ms over %d runs, %d thread(s)",
                          model, median, percentile(0.9), sorted[0], iterations, threads))
             print(String(format: "%.2f GFLOP per pass, %.1f GFLOP/s at the median; peak RSS %.1f MB",

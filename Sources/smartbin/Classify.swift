@@ -10,7 +10,7 @@ struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify images with a model and print the top classes.")
 
-    @Option(help: "Model file (.onnx).")
+    @Option(help: "Model file (.onnx or compiled .sbm).")
     var model: String
 
     @Option(help: "Labels: a .tsv label map or a file with one label per line (default: built-in map by output count).")
@@ -19,8 +19,11 @@ struct Classify: ParsableCommand {
     @Option(help: "Preprocessing: torch (RGB/255, ImageNet mean/std) or caffe (Keras: BGR, mean subtraction). Default: caffe for NHWC (Keras) models, torch otherwise.")
     var preset: ChannelPreset?
 
-    @Option(help: "Resize: 'crop' (shorter side to 256, centre crop 224) or 'direct' (straight to the input size).")
-    var resize: ResizeChoice = .crop
+    @Option(help: "Resize: 'crop' (shorter side to 256, centre crop 224) or 'direct' (straight to the input size). Default: the compiled model's, else crop.")
+    var resize: ResizeChoice?
+
+    @Option(help: "Engine: int8 or fp32 (default: int8 when a compiled model has int8 weights, else fp32).")
+    var precision: Precision?
 
     @Option(help: "How many classes to print.")
     var top: Int = 5
@@ -49,7 +52,8 @@ struct Classify: ParsableCommand {
     func run() throws {
         let loaded: LoadedModel
         do {
-            loaded = try LoadedModel(path: model, labelsPath: labels, preset: preset, resize: resize.mode, threads: threads)
+            loaded = try LoadedModel(path: model, labelsPath: labels, preset: preset, resize: resize?.mode, threads: threads,
+                                     precision: precision?.rawValue)
         } catch {
             throw fail("\(error)")
         }
@@ -77,6 +81,7 @@ struct Classify: ParsableCommand {
                     "input": name,
                     "predicted_label": result.label,
                     "class_index": result.classIndex,
+                    "precision": loaded.precision,
                     "scores": result.top.map { [$0.label, $0.score] as [Any] },
                 ]
                 if let bin = loaded.labels.entry(at: result.classIndex)?.bin { object["bin"] = bin }
@@ -111,3 +116,9 @@ enum ResizeChoice: String, ExpressibleByArgument, CaseIterable {
 }
 
 extension ChannelPreset: ExpressibleByArgument {}
+
+/// The engine a command runs.
+enum Precision: String, ExpressibleByArgument, CaseIterable {
+    case int8
+    case fp32
+}

@@ -11,7 +11,7 @@ struct SmartBinCommand: AsyncParsableCommand {
         commandName: "smartbin",
         abstract: "SmartBin: classify each item dropped in the bin, route it, report it over MQTT.",
         version: SmartBinApp.firmwareVersion,
-        subcommands: [Run.self, Simulate.self, Classify.self, Eval.self, Bench.self, Doctor.self, Config.self])
+        subcommands: [Run.self, Simulate.self, Classify.self, Eval.self, Bench.self, Model.self, Doctor.self, Config.self])
 
     static func main() async {
         // OpenBLAS picks its kernels at load time; restart once if it picked weak ones.

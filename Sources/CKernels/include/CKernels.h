@@ -3,3 +3,5 @@
 #include "sb_kernels.h"
 #include "sb_parallel.h"
 #include "sb_int8.h"
+#include "sb_q8_conv.h"
+#include "sb_calib.h"

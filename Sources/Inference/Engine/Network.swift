@@ -9,7 +9,12 @@ import Foundation
 /// a lock to share it; `ONNXClassifier` does.
 public final class Network {
     let plan: NetworkPlan
+    /// The weight arena: owned (copied from the plan) or borrowed from a mapped `.sbm` file.
     private let parameters: UnsafeMutablePointer<Float>
+    var parametersPointer: UnsafeMutablePointer<Float> { parameters }
+    private let parameterCount: Int
+    /// Keeps borrowed weights alive (the mapped file); nil when `parameters` is owned.
+    private let weightOwner: AnyObject?
     private let arena: UnsafeMutablePointer<Float>
     private let arenaCount: Int
     /// Offset into `arena` of each activation.
@@ -46,7 +51,7 @@ public final class Network {
     /// Floating-point operations of one forward pass (a multiply-add counts as two).
     public var flops: Double { plan.layers.reduce(0) { $0 + $1.flops } }
     /// Bytes of weights and of the workspace.
-    public var parameterBytes: Int { plan.parameters.count * 4 }
+    public var parameterBytes: Int { parameterCount * 4 }
     public var workspaceBytes: Int { (arenaCount + scratchCount) * 4 }
     /// Number of executed layers after fusion.
     public var layerCount: Int { plan.layers.count }
@@ -64,15 +69,24 @@ public final class Network {
         return Network(plan: try NetworkBuilder.build(graph, path: path))
     }
 
-    init(plan: NetworkPlan) {
-        self.plan = plan
+    convenience init(plan: NetworkPlan) {
         let weights = Network.allocate(max(plan.parameters.count, 1))
         plan.parameters.withUnsafeBufferPointer { source in
             if let base = source.baseAddress { weights.update(from: base, count: source.count) }
         }
-        parameters = weights
+        self.init(plan: plan, weights: weights, count: plan.parameters.count, owner: nil)
+    }
 
-        let (offsets, total) = Network.layOut(plan)
+    /// Runs `plan` on a weight arena the caller provides (`count` floats, 64-byte aligned, laid
+    /// out as `plan`'s slices say), kept alive by `owner`; with `owner` nil the network owns and
+    /// frees `weights`.
+    init(plan: NetworkPlan, weights: UnsafeMutablePointer<Float>, count: Int, owner: AnyObject?) {
+        self.plan = plan
+        parameters = weights
+        parameterCount = count
+        weightOwner = owner
+
+        let (offsets, total) = Network.layOut(plan) { plan.shapes[$0].count }
         self.offsets = offsets
         arenaCount = total
         arena = Network.allocate(max(total, 1))
@@ -100,12 +114,12 @@ public final class Network {
 
     deinit {
         if let pool { sb_pool_destroy(pool) }
-        free(parameters)
+        if weightOwner == nil { free(parameters) }
         free(arena)
         free(scratch)
     }
 
-    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+    static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
         var raw: UnsafeMutableRawPointer?
         // 64-byte alignment suits AVX-512 loads; failure here is out-of-memory, which we cannot recover from.
         guard posix_memalign(&raw, 64, count * MemoryLayout<Float>.stride) == 0, let raw else {
@@ -115,8 +129,9 @@ public final class Network {
     }
 
     /// Assigns every activation a place in one arena, reusing the space of activations no
-    /// later layer reads (greedy best fit over the layers' order).
-    private static func layOut(_ plan: NetworkPlan) -> (offsets: [Int], total: Int) {
+    /// later layer reads (greedy best fit over the layers' order). `size` gives each activation's
+    /// size in the arena's units (floats here, bytes in the int8 engine).
+    static func layOut(_ plan: NetworkPlan, size: (Int) -> Int) -> (offsets: [Int], total: Int) {
         let count = plan.shapes.count
         var lastUse = [Int](repeating: -1, count: count)
         for (index, layer) in plan.layers.enumerated() { for input in layer.inputs { lastUse[input] = max(lastUse[input], index) } }
@@ -137,9 +152,9 @@ public final class Network {
             bufferSizes.append(size)
             return bufferSizes.count - 1
         }
-        assignment[plan.input] = acquire(rounded(plan.shapes[plan.input].count))
+        assignment[plan.input] = acquire(rounded(size(plan.input)))
         for (index, layer) in plan.layers.enumerated() {
-            assignment[layer.output] = acquire(rounded(plan.shapes[layer.output].count))
+            assignment[layer.output] = acquire(rounded(size(layer.output)))
             for input in Set(layer.inputs) where lastUse[input] == index { free.append(assignment[input]) }
             if lastUse[layer.output] < index + 1 { free.append(assignment[layer.output]) } // never read
         }
@@ -175,6 +190,21 @@ public final class Network {
             }
         }
         return output
+    }
+
+    /// Runs one image and shows `observe` every activation as it is produced: the input, then
+    /// each layer's output (after its fused epilogue). Used by calibration; allocates nothing
+    /// beyond what `forward` does.
+    func forward(_ input: [Float], observe: (_ activation: Int, _ values: UnsafeBufferPointer<Float>) -> Void) throws(InferenceError) {
+        guard input.count == plan.inputShape.count else {
+            throw InferenceError(.badInput, "input has \(input.count) values; the model takes \(plan.inputShape.count)")
+        }
+        input.withUnsafeBufferPointer { pointer(plan.input).update(from: $0.baseAddress!, count: $0.count) }
+        observe(plan.input, UnsafeBufferPointer(start: pointer(plan.input), count: input.count))
+        for (index, layer) in plan.layers.enumerated() {
+            run(index)
+            observe(layer.output, UnsafeBufferPointer(start: pointer(layer.output), count: plan.shapes[layer.output].count))
+        }
     }
 
     /// Time of one layer in a profiled forward pass.

@@ -4,10 +4,10 @@ import Imaging
 import Inference
 
 /// A model ready to classify images: the network, its labels (and bins), its preprocessing and
-/// its identity. Built from an ONNX file plus an optional labels or map file.
+/// its identity. Built from an ONNX file or a compiled `.sbm` file, plus an optional labels or map file.
 public final class LoadedModel: @unchecked Sendable {
     // @unchecked: `network` has a mutable workspace; every use goes through `lock`.
-    private let network: Network
+    private let network: ModelEngine
     private let lock = NSLock()
     private var input: [Float]
     private var output: [Float]
@@ -27,19 +27,42 @@ public final class LoadedModel: @unchecked Sendable {
     public var parameterBytes: Int { network.parameterBytes }
     public var workspaceBytes: Int { network.workspaceBytes }
 
-    /// Loads `path` (ONNX). Labels come from `labelsPath` (a `.tsv` map or a plain one-label-per-line
-    /// file), else the built-in map for 6 (TrashNet) or 40 (garbage_classify) outputs, else
-    /// `class_<n>`. The preset defaults to Keras `caffe` for NHWC models, PyTorch otherwise.
+    /// Loads `path`: ONNX, or a compiled model (`.sbm`, see `smartbin model compile`). Labels
+    /// come from `labelsPath` (a `.tsv` map or a plain one-label-per-line file), else the compiled
+    /// model's own labels, else the built-in map for 6 (TrashNet) or 40 (garbage_classify)
+    /// outputs, else `class_<n>`. The preset defaults to the compiled model's, else Keras `caffe`
+    /// for NHWC models, PyTorch otherwise; `resize` to the compiled model's, else shorter side
+    /// 256 then centre crop 224.
+    /// - Parameter precision: "fp32" or "int8"; nil: int8 when a compiled model has it, else fp32.
+    ///   ONNX files run in fp32 only (int8 needs calibration: compile with `--int8`).
     public init(path: String, labelsPath: String? = nil, preset: ChannelPreset? = nil,
-                resize: ResizeMode = .shorterSideThenCenterCrop(shorter: 256, crop: 224), threads: Int = 1) throws {
-        network = try Network.load(onnx: path)
+                resize: ResizeMode? = nil, threads: Int = 1, precision: String? = nil) throws {
+        var compiledPreset: ChannelPreset?, compiledResize: ResizeMode?, embeddedLabels = ""
+        if path.hasSuffix(".sbm") {
+            let compiled = try CompiledModel(path: path)
+            let wantInt8 = precision.map { $0 == "int8" } ?? compiled.hasInt8
+            network = wantInt8 ? .int8(try compiled.int8Network()) : .fp32(try compiled.fp32Network())
+            compiledPreset = ChannelPreset(rawValue: compiled.info.preset)
+            compiledResize = LoadedModel.resizeMode(compiled.info.resize)
+            embeddedLabels = compiled.labelsTSV
+        } else {
+            if precision == "int8" {
+                throw AppError("\(path): int8 needs a compiled model: smartbin model compile \(path) --int8 --calibrate DIR -o MODEL.sbm")
+            }
+            network = .fp32(try Network.load(onnx: path))
+        }
         network.setThreads(threads)
         let shape = network.inputShape
         guard shape.channels == 3 else {
             throw InferenceError(.unsupported, "\(path): the model takes \(shape.channels) input channels; image models take 3")
         }
-        labels = try LabelCatalog.labels(for: network.outputCount, file: labelsPath, model: path)
-        let chosen = preset ?? (network.inputLayout == .nhwc ? .caffe : .torch)
+        if labelsPath == nil, !embeddedLabels.isEmpty {
+            labels = try LabelMap.parse(embeddedLabels, file: "\(path) (labels section)")
+        } else {
+            labels = try LabelCatalog.labels(for: network.outputCount, file: labelsPath, model: path)
+        }
+        let chosen = preset ?? compiledPreset ?? (network.inputLayout == .nhwc ? .caffe : .torch)
+        let resize = resize ?? compiledResize ?? .shorterSideThenCenterCrop(shorter: 256, crop: 224)
         // The crop (or direct size) follows the model's input size.
         let fitted: ResizeMode
         switch resize {
@@ -54,11 +77,24 @@ public final class LoadedModel: @unchecked Sendable {
         }
         preprocessor = Preprocessor(preset: chosen, resize: fitted)
         let sha = try SHA256.hex(ofFile: path)
-        info = ModelInfo(name: ((path as NSString).lastPathComponent as NSString).deletingPathExtension, sha256: sha, precision: "fp32")
+        info = ModelInfo(name: ((path as NSString).lastPathComponent as NSString).deletingPathExtension, sha256: sha, precision: network.precision)
         self.path = path
         input = [Float](repeating: 0, count: shape.count)
         output = [Float](repeating: 0, count: network.outputCount)
     }
+
+    /// "crop:<shorter>:<crop>" or "direct" (as a compiled model stores it) as a resize mode.
+    public static func resizeMode(_ text: String) -> ResizeMode? {
+        let parts = text.split(separator: ":")
+        if parts.first == "crop", parts.count == 3, let shorter = Int(parts[1]), let crop = Int(parts[2]) {
+            return .shorterSideThenCenterCrop(shorter: shorter, crop: crop)
+        }
+        if parts.first == "direct" { return .direct(width: 224, height: 224) }
+        return nil
+    }
+
+    /// The engine's precision: "fp32" or "int8".
+    public var precision: String { network.precision }
 
     /// The model's raw output (logits, or probabilities if it ends with Softmax) for an
     /// already-preprocessed NCHW input.

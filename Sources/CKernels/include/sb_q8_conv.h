@@ -1,0 +1,74 @@
+// SmartBin int8 convolution path: uint8 activation kernels around the int8 GEMM (sb_int8.h).
+//
+// Activations are uint8 NCHW planes (batch 1) with one (scale, zero point) per tensor: the real
+// value of q is scale * (q - zp). Every fast kernel here has a plain reference twin (`*_ref`,
+// in sb_u8_conv_ref.c) that the tests compare with on seeded random shapes, exactly.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include "sb_kernels.h"
+#include "sb_parallel.h"
+#include "sb_int8.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Unfolds uint8 `src` [channels, in_h, in_w] into columns `dst` [channels*k_h*k_w, out_h*out_w]
+/// (row c*k_h*k_w + ky*k_w + kx), writing `pad_value` (the input's zero point, i.e. real 0)
+/// outside the input. A 1x1 strided window is the strided gather of a subsampling conv.
+void sb_im2col_u8(const uint8_t *src, uint8_t *dst, const sb_window *g, uint8_t pad_value);
+void sb_im2col_u8_ref(const uint8_t *src, uint8_t *dst, const sb_window *g, uint8_t pad_value);
+
+/// Max pooling of uint8 planes; padded positions never win (as ONNX MaxPool). Quantisation is
+/// monotonic, so the output has the input's scale and zero point.
+void sb_maxpool_u8(const uint8_t *src, uint8_t *dst, const sb_window *g);
+void sb_maxpool_u8_ref(const uint8_t *src, uint8_t *dst, const sb_window *g);
+
+/// q = clamp(round_half_to_even(src / scale) + zp, 0, 255), as ONNX QuantizeLinear; with
+/// `relu` non-zero src is first replaced by max(src, 0).
+void sb_quantize_u8(const float *src, uint8_t *dst, size_t count, float scale, int32_t zp, int32_t relu);
+void sb_quantize_u8_ref(const float *src, uint8_t *dst, size_t count, float scale, int32_t zp, int32_t relu);
+
+/// dst[c] = scale * (mean of plane c of `src` - zp), in fp32 (the classifier head's input).
+void sb_global_avgpool_u8(const uint8_t *src, float *dst, int32_t channels, int32_t plane,
+                          float scale, int32_t zp);
+void sb_global_avgpool_u8_ref(const uint8_t *src, float *dst, int32_t channels, int32_t plane,
+                              float scale, int32_t zp);
+
+/// Copies `src` [channels, in_h, in_w] into `dst` with a border of `value` (uint8).
+void sb_pad_u8(const uint8_t *src, uint8_t *dst, int32_t channels, int32_t in_h, int32_t in_w,
+               int32_t top, int32_t left, int32_t bottom, int32_t right, uint8_t value);
+
+/// An int8 convolution prepared at load time.
+typedef struct sb_q8_conv_plan {
+    sb_window window;
+    int32_t out_channels;     ///< GEMM M
+    int32_t unfold;           ///< non-zero: u8 im2col (or strided gather) into scratch first
+    int32_t input_zp;         ///< zero point of the input (and the unfold's padding value)
+    const void *packed;       ///< sb_q8_pack_weights output for [out_channels, channels*k_h*k_w]
+    sb_q8_epilogue epilogue;  ///< scale/bias/out_zp/relu/out_type; residual set per call
+    int32_t block_m, block_n; ///< the kernel's MR and NR (thread splits align to them)
+} sb_q8_conv_plan;
+
+/// One int8 convolution: output = epilogue(W x (unfold(input) - zp), residual). `residual`
+/// (uint8, same shape as the output, scale/zp in the plan's epilogue) may be NULL. `scratch`
+/// holds K*N bytes when `unfold` is set; `workspaces` holds one `workspace_size` block (64-byte
+/// aligned) per pool thread. The unfold is split by channels, the GEMM by output columns (each
+/// thread packs only its own columns) or, when the image is small, by output rows.
+/// Returns SB_Q8_OK or the GEMM's error code.
+int32_t sb_q8_conv2d(const sb_q8_conv_plan *plan, const uint8_t *input, const uint8_t *residual,
+                     void *output, uint8_t *scratch, void *workspaces, size_t workspace_size,
+                     sb_pool *pool);
+
+/// The same convolution computed by the reference twins only (im2col_ref, gemm_acc_ref,
+/// epilogue_ref); `acc` holds M*N int32. For tests.
+void sb_q8_conv2d_ref(const sb_q8_conv_plan *plan, const int8_t *weights, const uint8_t *input,
+                      const uint8_t *residual, void *output, uint8_t *scratch, int32_t *acc);
+
+/// Max pooling of uint8 planes split over the pool's threads by channel.
+void sb_maxpool_u8_parallel(const uint8_t *src, uint8_t *dst, const sb_window *g, sb_pool *pool);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,195 @@
+// uint8 activation kernels and the multi-threaded int8 convolution driver (sb_q8_conv.h).
+#include "sb_q8_conv.h"
+#include <string.h>
+
+// MARK: im2col on uint8.
+
+static void im2col_u8_rows(const uint8_t *restrict src, uint8_t *restrict dst, const sb_window *g,
+                           uint8_t pad, int32_t c0, int32_t c1) {
+    const int32_t oh = g->out_h, ow = g->out_w, ih = g->in_h, iw = g->in_w;
+    const int32_t sh = g->stride_h, sw = g->stride_w;
+    const size_t cols = (size_t)oh * ow;
+    for (int32_t c = c0; c < c1; c++) {
+        const uint8_t *plane = src + (size_t)c * ih * iw;
+        for (int32_t ky = 0; ky < g->k_h; ky++)
+            for (int32_t kx = 0; kx < g->k_w; kx++) {
+                uint8_t *row = dst + (((size_t)c * g->k_h + ky) * g->k_w + kx) * cols;
+                // Output columns whose input x is inside [0, iw): ox in [x_lo, x_hi).
+                const int32_t off = kx - g->pad_left;
+                int32_t x_lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                int32_t x_hi = iw - off <= 0 ? 0 : (iw - off + sw - 1) / sw;
+                if (x_hi > ow) x_hi = ow;
+                if (x_lo > x_hi) x_lo = x_hi;
+                for (int32_t oy = 0; oy < oh; oy++) {
+                    uint8_t *out = row + (size_t)oy * ow;
+                    const int32_t iy = oy * sh - g->pad_top + ky;
+                    if (iy < 0 || iy >= ih) { memset(out, pad, (size_t)ow); continue; }
+                    const uint8_t *in = plane + (size_t)iy * iw + off;
+                    if (x_lo > 0) memset(out, pad, (size_t)x_lo);
+                    if (sw == 1) memcpy(out + x_lo, in + x_lo, (size_t)(x_hi - x_lo));
+                    else if (sw == 2) for (int32_t ox = x_lo; ox < x_hi; ox++) out[ox] = in[2 * ox];
+                    else for (int32_t ox = x_lo; ox < x_hi; ox++) out[ox] = in[(size_t)ox * sw];
+                    if (x_hi < ow) memset(out + x_hi, pad, (size_t)(ow - x_hi));
+                }
+            }
+    }
+}
+
+void sb_im2col_u8(const uint8_t *src, uint8_t *dst, const sb_window *g, uint8_t pad_value) {
+    im2col_u8_rows(src, dst, g, pad_value, 0, g->channels);
+}
+
+// MARK: Pooling, quantisation, padding.
+
+static void maxpool_u8_channels(const uint8_t *restrict src, uint8_t *restrict dst, const sb_window *g,
+                                int32_t c0, int32_t c1) {
+    const int32_t oh = g->out_h, ow = g->out_w, ih = g->in_h, iw = g->in_w;
+    for (int32_t c = c0; c < c1; c++) {
+        const uint8_t *plane = src + (size_t)c * ih * iw;
+        uint8_t *out = dst + (size_t)c * oh * ow;
+        for (int32_t oy = 0; oy < oh; oy++) {
+            const int32_t by = oy * g->stride_h - g->pad_top;
+            int32_t ky0 = by < 0 ? -by : 0, ky1 = ih - by < g->k_h ? ih - by : g->k_h;
+            for (int32_t ox = 0; ox < ow; ox++) {
+                const int32_t bx = ox * g->stride_w - g->pad_left;
+                int32_t kx0 = bx < 0 ? -bx : 0, kx1 = iw - bx < g->k_w ? iw - bx : g->k_w;
+                uint8_t best = 0;
+                for (int32_t ky = ky0; ky < ky1; ky++) {
+                    const uint8_t *r = plane + (size_t)(by + ky) * iw + bx;
+                    for (int32_t kx = kx0; kx < kx1; kx++) best = r[kx] > best ? r[kx] : best;
+                }
+                out[(size_t)oy * ow + ox] = best;
+            }
+        }
+    }
+}
+
+void sb_maxpool_u8(const uint8_t *src, uint8_t *dst, const sb_window *g) {
+    maxpool_u8_channels(src, dst, g, 0, g->channels);
+}
+
+void sb_quantize_u8(const float *restrict src, uint8_t *restrict dst, size_t count, float scale,
+                    int32_t zp, int32_t relu) {
+    // Adding and subtracting 1.5 * 2^23 rounds half to even for |x| < 2^22 (default rounding
+    // mode), which vectorises where nearbyintf does not; x is clamped first so that holds.
+    const float magic = 12582912.0f, fzp = (float)zp;
+    for (size_t i = 0; i < count; i++) {
+        float x = src[i];
+        if (relu) x = x < 0.0f ? 0.0f : x;
+        float v = x / scale;
+        v = v < -512.0f ? -512.0f : (v > 512.0f ? 512.0f : v);
+        float q = (v + magic) - magic + fzp;
+        q = q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q);
+        dst[i] = (uint8_t)(int32_t)q;
+    }
+}
+
+void sb_global_avgpool_u8(const uint8_t *restrict src, float *restrict dst, int32_t channels, int32_t plane,
+                          float scale, int32_t zp) {
+    for (int32_t c = 0; c < channels; c++) {
+        const uint8_t *p = src + (size_t)c * plane;
+        uint32_t sum = 0;   // plane * 255 < 2^32 for any plane below 16 M pixels
+        for (int32_t i = 0; i < plane; i++) sum += p[i];
+        dst[c] = scale * (float)((double)((int64_t)sum - (int64_t)zp * plane) / plane);
+    }
+}
+
+void sb_pad_u8(const uint8_t *src, uint8_t *dst, int32_t channels, int32_t in_h, int32_t in_w,
+               int32_t top, int32_t left, int32_t bottom, int32_t right, uint8_t value) {
+    const int32_t oh = in_h + top + bottom, ow = in_w + left + right;
+    for (int32_t c = 0; c < channels; c++) {
+        uint8_t *out = dst + (size_t)c * oh * ow;
+        const uint8_t *in = src + (size_t)c * in_h * in_w;
+        memset(out, value, (size_t)top * ow);
+        for (int32_t y = 0; y < in_h; y++) {
+            uint8_t *row = out + (size_t)(top + y) * ow;
+            memset(row, value, (size_t)left);
+            memcpy(row + left, in + (size_t)y * in_w, (size_t)in_w);
+            memset(row + left + in_w, value, (size_t)right);
+        }
+        memset(out + (size_t)(top + in_h) * ow, value, (size_t)bottom * ow);
+    }
+}
+
+// MARK: Threaded driver.
+
+static void split(int32_t total, int32_t index, int32_t count, int32_t align, int32_t *begin, int32_t *end) {
+    int32_t chunks = (total + align - 1) / align;
+    int32_t per = chunks / count, extra = chunks % count;
+    int32_t first = index * per + (index < extra ? index : extra);
+    int32_t mine = per + (index < extra ? 1 : 0);
+    *begin = first * align;
+    *end = (first + mine) * align;
+    if (*begin > total) *begin = total;
+    if (*end > total) *end = total;
+}
+
+typedef struct {
+    const sb_q8_conv_plan *plan;
+    const uint8_t *input;
+    void *output;
+    uint8_t *scratch;
+    char *workspaces;
+    size_t workspace_size;
+    sb_q8_epilogue epilogue;
+    int32_t m, n, split_rows;
+    int32_t status[64];
+} q8_conv_job;
+
+static void q8_unfold_task(void *raw, int32_t index, int32_t count) {
+    q8_conv_job *job = raw;
+    int32_t c0, c1;
+    split(job->plan->window.channels, index, count, 1, &c0, &c1);
+    if (c1 > c0) im2col_u8_rows(job->input, job->scratch, &job->plan->window, (uint8_t)job->plan->input_zp, c0, c1);
+}
+
+static void q8_gemm_task(void *raw, int32_t index, int32_t count) {
+    q8_conv_job *job = raw;
+    const sb_q8_conv_plan *p = job->plan;
+    const uint8_t *b = p->unfold ? job->scratch : job->input;
+    int32_t r0 = 0, r1 = job->m, c0 = 0, c1 = job->n;
+    if (job->split_rows) split(job->m, index, count, p->block_m, &r0, &r1);
+    else split(job->n, index, count, p->block_n, &c0, &c1);
+    int32_t rc = SB_Q8_OK;
+    if (r1 > r0 && c1 > c0)
+        rc = sb_q8_gemm(p->packed, b, job->n, p->input_zp, r0, r1, c0, c1, &job->epilogue, job->output,
+                        job->n, job->workspaces + (size_t)index * job->workspace_size, job->workspace_size);
+    if (index < 64) job->status[index] = rc;
+}
+
+int32_t sb_q8_conv2d(const sb_q8_conv_plan *plan, const uint8_t *input, const uint8_t *residual,
+                     void *output, uint8_t *scratch, void *workspaces, size_t workspace_size,
+                     sb_pool *pool) {
+    const sb_window *w = &plan->window;
+    q8_conv_job job;
+    memset(job.status, 0, sizeof job.status);
+    job.plan = plan; job.input = input; job.output = output; job.scratch = scratch;
+    job.workspaces = workspaces; job.workspace_size = workspace_size;
+    job.m = plan->out_channels; job.n = w->out_h * w->out_w;
+    job.epilogue = plan->epilogue;
+    job.epilogue.residual = residual;
+    job.epilogue.ld_residual = job.n;
+    // Splitting columns lets every thread pack only its own part of B; with too few columns
+    // per thread for whole NR panels, split the rows instead (each thread then packs all of B).
+    const int32_t threads = sb_pool_size(pool);
+    job.split_rows = job.n < threads * 2 * plan->block_n;
+    if (plan->unfold) sb_pool_run(pool, q8_unfold_task, &job);
+    sb_pool_run(pool, q8_gemm_task, &job);
+    for (int32_t i = 0; i < threads && i < 64; i++)
+        if (job.status[i] != SB_Q8_OK) return job.status[i];
+    return SB_Q8_OK;
+}
+
+typedef struct { const uint8_t *src; uint8_t *dst; const sb_window *g; } u8_pool_job;
+
+static void maxpool_u8_task(void *raw, int32_t index, int32_t count) {
+    u8_pool_job *job = raw;
+    int32_t c0, c1;
+    split(job->g->channels, index, count, 1, &c0, &c1);
+    if (c1 > c0) maxpool_u8_channels(job->src, job->dst, job->g, c0, c1);
+}
+
+void sb_maxpool_u8_parallel(const uint8_t *src, uint8_t *dst, const sb_window *g, sb_pool *pool) {
+    u8_pool_job job = { src, dst, g };
+    sb_pool_run(pool, maxpool_u8_task, &job);
+}

@@ -1,0 +1,346 @@
+import CKernels
+import Foundation
+
+/// A ResNet-style network running in int8: uint8 activations per tensor, int8 weights per
+/// output channel, int32 accumulation and a fused requantising epilogue (bias, residual add
+/// with the residual's own scale and zero point, ReLU) in the int8 GEMM.
+///
+/// The three parts (as `Network`): the description (`plan` + `quantization`), the weights (int8
+/// packed once at load for this CPU's kernel variant; fp32 head and biases borrowed from the
+/// caller, e.g. a mapped `.sbm`) and the workspace (one byte arena for every activation, the
+/// unfold scratch and one GEMM workspace per thread, all allocated at load). `forward`
+/// allocates nothing. Not thread-safe: one forward pass at a time.
+public final class QuantizedNetwork {
+    let plan: NetworkPlan
+    let quantization: QuantizationPlan
+    private let parameters: UnsafePointer<Float>
+    private let parameterCount: Int
+    private let weightOwner: AnyObject?
+    /// The kernel variant the weights are packed for.
+    public let kernel: Int32
+    private let packed: UnsafeMutableRawPointer
+    private let packedBytes: Int
+    /// Epilogue constants: scale[M] and bias[M] of every int8 conv, one aligned float block.
+    private let constants: UnsafeMutablePointer<Float>
+    private let arena: UnsafeMutableRawPointer
+    private let arenaBytes: Int
+    private let offsets: [Int]
+    /// The quantised network input (when the first conv runs in int8).
+    private let inputQ: UnsafeMutablePointer<UInt8>
+    private let scratch: UnsafeMutableRawPointer
+    private let scratchBytes: Int
+    /// fp32 output of an fp32 conv before it is quantised.
+    private let floatTemp: UnsafeMutablePointer<Float>
+    private let floatTempCount: Int
+    private var workspaces: UnsafeMutableRawPointer
+    private let workspaceSize: Int
+    private var q8Plans: [sb_q8_conv_plan]
+    private var fp32Plans: [sb_conv_plan]
+    private var planIndex: [Int]
+    private var pool: OpaquePointer?
+    public private(set) var threads: Int = 1
+
+    public var inputShape: ActivationShape { plan.inputShape }
+    public var inputLayout: InputLayout { plan.inputLayout }
+    public var outputCount: Int { plan.shapes[plan.output].count }
+    public var endsWithSoftmax: Bool { plan.endsWithSoftmax }
+    public var flops: Double { plan.layers.reduce(0) { $0 + $1.flops } }
+    /// Bytes of packed int8 weights plus fp32 parameters the engine reads.
+    public var parameterBytes: Int { packedBytes + parameterCount * 4 }
+    public var workspaceBytes: Int { arenaBytes + scratchBytes + floatTempCount * 4 + workspaceSize * max(threads, 1) }
+    public var layerCount: Int { plan.layers.count }
+    /// The name of the int8 GEMM variant in use ("avx512vnni", "neon", ...).
+    public var kernelName: String { String(cString: sb_q8_kernel_name(kernel)) }
+
+    /// True when an average pool window covers its whole input plane without padding.
+    static func isGlobal(_ w: sb_window) -> Bool {
+        w.out_h == 1 && w.out_w == 1 && w.k_h == w.in_h && w.k_w == w.in_w &&
+            w.pad_top == 0 && w.pad_left == 0 && w.pad_bottom == 0 && w.pad_right == 0
+    }
+
+    /// Prepares `plan` for int8 execution.
+    /// - Parameters:
+    ///   - parameters: the fp32 arena `plan`'s slices point into (`parameterCount` floats): conv
+    ///     biases, the dense head and any conv kept fp32. Borrowed, kept alive by `owner`.
+    ///   - int8: the int8 weight arena (`quantization.int8Count` bytes), read once here to pack.
+    ///   - released: called with each conv's int8 weights once packed (a mapped file drops the
+    ///     pages, so the unpacked and packed copies are never resident together).
+    /// - Throws: `InferenceError` when the CPU has no usable kernel or a layer is not int8-capable.
+    init(plan: NetworkPlan, quantization: QuantizationPlan, parameters: UnsafePointer<Float>, parameterCount: Int,
+         int8: UnsafePointer<Int8>, owner: AnyObject?, released: ((UnsafeRawPointer, Int) -> Void)? = nil) throws(InferenceError) {
+        self.plan = plan
+        self.quantization = quantization
+        self.parameters = parameters
+        self.parameterCount = parameterCount
+        weightOwner = owner
+        let selected = sb_q8_select_kernel()
+        guard selected >= 0 else {
+            throw InferenceError(.unsupported, "SMARTBIN_Q8_KERNEL names an unknown or unavailable int8 kernel variant (error \(selected))")
+        }
+        kernel = selected
+        let blockM = sb_q8_block_m(kernel), blockN = sb_q8_block_n(kernel)
+
+        // Pack every int8 conv's weights into one aligned block.
+        var weightsByLayer: [Int: QuantizedConvWeights] = [:]
+        for w in quantization.convs { weightsByLayer[w.layer] = w }
+        var packedOffsets: [Int: Int] = [:]
+        var totalPacked = 0
+        var constantCount = 0
+        var workspace = 64
+        for (index, layer) in plan.layers.enumerated() {
+            guard case .conv(let conv) = layer, weightsByLayer[index] != nil else { continue }
+            let size = sb_q8_packed_weights_size(kernel, Int32(conv.outChannels), Int32(conv.reduction))
+            guard size > 0 else {
+                throw InferenceError(.unsupported, "layer \(index): \(conv.outChannels)x\(conv.reduction) weights are beyond the int8 GEMM's limits")
+            }
+            packedOffsets[index] = totalPacked
+            totalPacked += (size + 63) / 64 * 64
+            constantCount += 2 * ((conv.outChannels + 15) / 16 * 16)
+            workspace = max(workspace, sb_q8_workspace_size(kernel, Int32(conv.reduction)))
+        }
+        packedBytes = totalPacked
+        packed = UnsafeMutableRawPointer.allocate(byteCount: max(totalPacked, 64), alignment: 64)
+        constants = Network.allocate(max(constantCount, 16))
+        workspaceSize = (workspace + 63) / 64 * 64
+        workspaces = UnsafeMutableRawPointer.allocate(byteCount: workspaceSize, alignment: 64)
+
+        // Storage of every activation: uint8 when quantised, else fp32.
+        let sizes = plan.shapes.indices.map { id -> Int in
+            let bytes = plan.shapes[id].count * (quantization.activations[id] == nil ? 4 : 1)
+            return (bytes + 63) / 64 * 64
+        }
+        // The input is always fed as fp32; a quantised input gets its own uint8 copy.
+        let (offsets, total) = Network.layOut(plan) { id in id == plan.input ? plan.shapes[id].count * 4 : sizes[id] }
+        self.offsets = offsets
+        arenaBytes = total
+        arena = UnsafeMutableRawPointer.allocate(byteCount: max(total, 64), alignment: 64)
+        arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(total, 64))
+        inputQ = UnsafeMutablePointer<UInt8>.allocate(capacity: max(plan.inputShape.count, 1))
+
+        var q8: [sb_q8_conv_plan] = []
+        var f32: [sb_conv_plan] = []
+        var index = [Int](repeating: -1, count: plan.layers.count)
+        var scratchNeeded = 64, tempNeeded = 16
+        var constantCursor = 0
+        for (layerIndex, layer) in plan.layers.enumerated() {
+            guard case .conv(let conv) = layer else { continue }
+            let unfold = conv.strategy != .direct
+            guard let out = quantization.activations[conv.output] else {
+                throw InferenceError(.invalidGraph, "layer \(layerIndex): convolution output has no quantisation parameters")
+            }
+            if let weights = weightsByLayer[layerIndex] {
+                guard let input = quantization.activations[conv.input], weights.scales.count == conv.outChannels,
+                      weights.count == conv.outChannels * conv.reduction, weights.offset + weights.count <= quantization.int8Count else {
+                    throw InferenceError(.invalidGraph, "layer \(layerIndex): int8 weights or input quantisation do not match the convolution")
+                }
+                let target = packed + packedOffsets[layerIndex]!
+                let size = sb_q8_packed_weights_size(kernel, Int32(conv.outChannels), Int32(conv.reduction))
+                let rc = sb_q8_pack_weights(kernel, int8 + weights.offset, Int32(conv.outChannels), Int32(conv.reduction),
+                                            Int32(conv.reduction), target, size)
+                guard rc == Int32(SB_Q8_OK) else {
+                    throw InferenceError(.invalidGraph, "layer \(layerIndex): packing int8 weights failed (error \(rc))")
+                }
+                released?(UnsafeRawPointer(int8 + weights.offset), weights.count)
+                let m = conv.outChannels
+                let scale = constants + constantCursor
+                let bias = scale + (m + 15) / 16 * 16
+                constantCursor += 2 * ((m + 15) / 16 * 16)
+                for row in 0..<m {
+                    scale[row] = weights.scales[row] * input.scale / out.scale
+                    bias[row] = parameters[conv.bias.offset + row] / out.scale
+                }
+                var ep = sb_q8_epilogue()
+                ep.scale = UnsafePointer(scale)
+                ep.bias = UnsafePointer(bias)
+                if let r = conv.residual, let rq = quantization.activations[r] {
+                    ep.residual_scale = rq.scale / out.scale
+                    ep.residual_zp = rq.zeroPoint
+                }
+                ep.out_zp = out.zeroPoint
+                ep.relu = conv.relu ? 1 : 0
+                ep.out_type = Int32(SB_Q8_OUT_U8.rawValue)
+                index[layerIndex] = q8.count
+                q8.append(sb_q8_conv_plan(window: conv.window, out_channels: Int32(m), unfold: unfold ? 1 : 0,
+                                          input_zp: input.zeroPoint, packed: UnsafeRawPointer(target), epilogue: ep,
+                                          block_m: blockM, block_n: blockN))
+                if unfold { scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane) }
+            } else {
+                index[layerIndex] = f32.count
+                f32.append(sb_conv_plan(window: conv.window, out_channels: Int32(conv.outChannels), unfold: unfold ? 1 : 0,
+                                        relu: conv.relu ? 1 : 0, weights: parameters + conv.weights.offset,
+                                        bias: parameters + conv.bias.offset))
+                if unfold { scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane * 4) }
+                tempNeeded = max(tempNeeded, conv.outChannels * conv.outputPlane)
+            }
+        }
+        q8Plans = q8
+        fp32Plans = f32
+        planIndex = index
+        scratchBytes = (scratchNeeded + 63) / 64 * 64
+        scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
+        floatTempCount = f32.isEmpty ? 16 : tempNeeded
+        floatTemp = Network.allocate(floatTempCount)
+        BLASRuntime.threads = 1
+    }
+
+    deinit {
+        if let pool { sb_pool_destroy(pool) }
+        packed.deallocate()
+        free(constants)
+        arena.deallocate()
+        inputQ.deallocate()
+        scratch.deallocate()
+        free(floatTemp)
+        workspaces.deallocate()
+    }
+
+    /// Sets the number of threads for later forward passes (one GEMM workspace each).
+    public func setThreads(_ count: Int) {
+        let count = max(1, count)
+        guard count != threads || (count > 1 && pool == nil) else { return }
+        if let pool { sb_pool_destroy(pool) }
+        pool = count > 1 ? sb_pool_create(Int32(count)) : nil
+        threads = pool == nil ? 1 : count
+        workspaces.deallocate()
+        workspaces = UnsafeMutableRawPointer.allocate(byteCount: workspaceSize * threads, alignment: 64)
+        BLASRuntime.threads = 1
+    }
+
+    @inline(__always) private func bytes(_ id: Int) -> UnsafeMutablePointer<UInt8> {
+        id == plan.input ? inputQ : (arena + offsets[id]).assumingMemoryBound(to: UInt8.self)
+    }
+    @inline(__always) private func floats(_ id: Int) -> UnsafeMutablePointer<Float> {
+        (arena + offsets[id]).assumingMemoryBound(to: Float.self)
+    }
+
+    /// Runs one image: `input` is `inputShape.count` preprocessed floats (NCHW); `output`
+    /// receives `outputCount` floats (logits, or probabilities when the model ends with Softmax).
+    public func forward(input: UnsafeBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) throws(InferenceError) {
+        guard input.count == plan.inputShape.count else {
+            throw InferenceError(.badInput, "input has \(input.count) values; the model takes \(plan.inputShape) = \(plan.inputShape.count)")
+        }
+        guard output.count >= outputCount else {
+            throw InferenceError(.badInput, "output buffer holds \(output.count) values; the model produces \(outputCount)")
+        }
+        floats(plan.input).update(from: input.baseAddress!, count: input.count)
+        if let q = quantization.activations[plan.input] {
+            sb_quantize_u8(floats(plan.input), inputQ, input.count, q.scale, q.zeroPoint, 0)
+        }
+        for index in plan.layers.indices { try run(index) }
+        output.baseAddress!.update(from: floats(plan.output), count: outputCount)
+    }
+
+    /// Runs one image showing `observe` every activation after its layer, dequantised to fp32
+    /// (for calibration diagnostics and tests; allocates).
+    func forward(_ input: [Float], only: Set<Int>? = nil, observe: (_ activation: Int, _ values: [Float]) -> Void) throws(InferenceError) {
+        _ = try forward(input)
+        // Re-run layer by layer so every activation is seen before the arena reuses its space.
+        input.withUnsafeBufferPointer { floats(plan.input).update(from: $0.baseAddress!, count: $0.count) }
+        if let q = quantization.activations[plan.input] {
+            sb_quantize_u8(floats(plan.input), inputQ, input.count, q.scale, q.zeroPoint, 0)
+        }
+        for (index, layer) in plan.layers.enumerated() {
+            try run(index)
+            let id = layer.output, count = plan.shapes[id].count
+            if let only, !only.contains(id) { continue }
+            if let q = quantization.activations[id] {
+                let p = bytes(id)
+                observe(id, (0..<count).map { q.scale * (Float(p[$0]) - Float(q.zeroPoint)) })
+            } else {
+                observe(id, Array(UnsafeBufferPointer(start: floats(id), count: count)))
+            }
+        }
+    }
+
+    /// Convenience form of `forward(input:output:)` returning a new array.
+    public func forward(_ input: [Float]) throws(InferenceError) -> [Float] {
+        var output = [Float](repeating: 0, count: outputCount)
+        try input.withUnsafeBufferPointer { (source) throws(InferenceError) in
+            try output.withUnsafeMutableBufferPointer { (target) throws(InferenceError) in try forward(input: source, output: target) }
+        }
+        return output
+    }
+
+    /// Runs one forward pass timing every layer.
+    public func profile(_ input: [Float]) throws(InferenceError) -> [Network.LayerTiming] {
+        guard input.count == plan.inputShape.count else {
+            throw InferenceError(.badInput, "input has \(input.count) values; the model takes \(plan.inputShape.count)")
+        }
+        let start0 = DispatchTime.now().uptimeNanoseconds
+        input.withUnsafeBufferPointer { floats(plan.input).update(from: $0.baseAddress!, count: $0.count) }
+        if let q = quantization.activations[plan.input] {
+            sb_quantize_u8(floats(plan.input), inputQ, input.count, q.scale, q.zeroPoint, 0)
+        }
+        var timings: [Network.LayerTiming] = []
+        let names = layerDescriptions
+        var last = start0
+        for (index, layer) in plan.layers.enumerated() {
+            try run(index)
+            let now = DispatchTime.now().uptimeNanoseconds
+            timings.append(Network.LayerTiming(index: index, description: names[index], milliseconds: Double(now - last) / 1e6, flops: layer.flops))
+            last = now
+        }
+        return timings
+    }
+
+    private func run(_ index: Int) throws(InferenceError) {
+        switch plan.layers[index] {
+        case .conv(let conv):
+            if quantization.activations[conv.input] != nil {
+                let rc = q8Plans.withUnsafeBufferPointer { plans in
+                    sb_q8_conv2d(plans.baseAddress! + planIndex[index], bytes(conv.input),
+                                 conv.residual.map { UnsafePointer(bytes($0)) }, bytes(conv.output),
+                                 scratch.assumingMemoryBound(to: UInt8.self), workspaces, workspaceSize, pool)
+                }
+                guard rc == Int32(SB_Q8_OK) else {
+                    throw InferenceError(.invalidGraph, "layer \(index): int8 convolution failed (error \(rc))")
+                }
+            } else {
+                fp32Plans.withUnsafeBufferPointer { plans in
+                    sb_conv2d(plans.baseAddress! + planIndex[index], floats(conv.input), nil, floatTemp,
+                              scratch.assumingMemoryBound(to: Float.self), pool, BLAS.kernel)
+                }
+                let q = quantization.activations[conv.output]!
+                sb_quantize_u8(floatTemp, bytes(conv.output), plan.shapes[conv.output].count, q.scale, q.zeroPoint, 0)
+            }
+        case .maxPool(let input, let output, var window):
+            sb_maxpool_u8_parallel(bytes(input), bytes(output), &window, pool)
+        case .globalAveragePool(let input, let output, let channels, let plane):
+            let q = quantization.activations[input]!
+            sb_global_avgpool_u8(bytes(input), floats(output), Int32(channels), Int32(plane), q.scale, q.zeroPoint)
+        case .averagePool(let input, let output, let window, _):
+            let q = quantization.activations[input]!
+            sb_global_avgpool_u8(bytes(input), floats(output), window.channels, window.in_h * window.in_w, q.scale, q.zeroPoint)
+        case .pad(let input, let output, let shape, let pads, let value):
+            let q = quantization.activations[input]!
+            sb_pad_u8(bytes(input), bytes(output), Int32(shape.channels), Int32(shape.height), Int32(shape.width),
+                      Int32(pads[0]), Int32(pads[1]), Int32(pads[2]), Int32(pads[3]), q.quantize(value))
+        case .dense(let dense):
+            let out = floats(dense.output)
+            BLAS.gemv(m: dense.outFeatures, n: dense.inFeatures, a: parameters + dense.weights.offset, x: floats(dense.input), y: out)
+            sb_epilogue(out, nil, dense.bias.map { parameters + $0.offset }, nil, Int32(dense.outFeatures), 1, dense.relu ? 1 : 0)
+        case .softmax(let input, let output, let count):
+            floats(output).update(from: floats(input), count: count)
+            sb_softmax(floats(output), Int32(count))
+        case .add, .affine, .relu:
+            throw InferenceError(.unsupported, "layer \(index): \(plan.layers[index].name) is not supported by the int8 engine")
+        }
+    }
+
+    /// A one-line description of every executed layer: name, output shape, precision, GFLOP.
+    public var layerDescriptions: [String] {
+        plan.layers.map { layer in
+            let shape = plan.shapes[layer.output]
+            var text = "\(layer.name) -> \(shape)"
+            if case .conv(let conv) = layer {
+                let precision = quantization.activations[conv.input] != nil ? "int8" : "fp32"
+                text += " [\(precision) \(conv.strategy.rawValue)\(conv.residual != nil ? " +residual" : "")\(conv.relu ? " +relu" : "")]"
+            }
+            if let q = quantization.activations[layer.output] {
+                text += String(format: " u8(scale %.4g, zp %d)", q.scale, q.zeroPoint)
+            }
+            if layer.flops > 0 { text += String(format: " %.3f GFLOP", layer.flops / 1e9) }
+            return text
+        }
+    }
+}

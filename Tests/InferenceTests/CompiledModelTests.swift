@@ -1,0 +1,93 @@
+import Foundation
+@testable import Inference
+import Testing
+
+/// The compiled model file: round trips exactly, and refuses truncated or altered files naming
+/// the section and offset.
+@Suite(.serialized) struct CompiledModelTests {
+    static func info() -> CompiledModelInfo {
+        CompiledModelInfo(name: "t", sourceSHA256: String(repeating: "0", count: 64), sourceFile: "t.onnx", precisions: [],
+                          preset: "torch", resize: "crop:256:224")
+    }
+
+    static func inputs(_ network: Network, _ count: Int, seed: UInt64) -> [[Float]] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { _ in [Float].random(count: network.inputShape.count, using: &rng).map { $0 * 2 } }
+    }
+
+    @Test(arguments: ["tiny-v1.5-torch-6.onnx", "tiny-v1-keras-6.onnx", "resnet50-v1-keras-6.onnx"])
+    func fp32RoundTripEqualsDirectONNXLoadExactly(model: String) throws {
+        let path = try Paths.model(model)
+        let network = try Network.load(onnx: path)
+        let dir = try Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try CompiledModel.write(network: network, onnxPath: path, int8: nil, keepFP32: true, info: Self.info(), labelsTSV: "", to: dir + "/m.sbm")
+        let compiled = try CompiledModel(path: dir + "/m.sbm").fp32Network()
+        for x in Self.inputs(network, 2, seed: 5) {
+            #expect(try compiled.forward(x) == network.forward(x))
+        }
+    }
+
+    @Test func int8RoundTripEqualsInMemoryQuantisationExactly() throws {
+        let path = try Paths.model("tiny-v1.5-torch-6.onnx")
+        let network = try Network.load(onnx: path)
+        let calibration = Self.inputs(network, 4, seed: 9)
+        let model = try Int8Calibration.quantize(network: network, inputs: calibration, candidates: [.mse])
+        let direct = try network.int8Network(model)
+        let dir = try Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try CompiledModel.write(network: network, onnxPath: path, int8: model, keepFP32: false, info: Self.info(), labelsTSV: "", to: dir + "/m.sbm")
+        let file = try CompiledModel(path: dir + "/m.sbm")
+        #expect(file.info.precisions == ["int8"])
+        #expect(throws: InferenceError.self) { try file.fp32Network() }
+        let loaded = try file.int8Network()
+        for x in Self.inputs(network, 3, seed: 10) {
+            #expect(try loaded.forward(x) == direct.forward(x))
+        }
+    }
+
+    @Test func truncatedOrAlteredFilesAreRefusedNamingSectionAndOffset() throws {
+        let path = try Paths.model("tiny-v1.5-torch-6.onnx")
+        let network = try Network.load(onnx: path)
+        let model = try Int8Calibration.quantize(network: network, inputs: Self.inputs(network, 2, seed: 3), candidates: [.minMax])
+        let dir = try Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let good = dir + "/m.sbm", bad = dir + "/bad.sbm"
+        try CompiledModel.write(network: network, onnxPath: path, int8: model, keepFP32: true, info: Self.info(),
+                                labelsTSV: "0\ta\t-\ta\n", to: good)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+        let sections = try CompiledModel(path: good).sections
+        #expect(Set(sections.map(\.name)) == ["meta", "graph", "labels", "quant", "weights.fp32", "weights.int8"])
+
+        func refusal(_ data: Data) throws -> String? {
+            try data.write(to: URL(fileURLWithPath: bad))
+            do { _ = try CompiledModel(path: bad); return nil } catch { return error.message }
+        }
+        // Truncation at many offsets: header, table, inside and between every section.
+        var cuts = [0, 1, 8, 40, 63, 64, 100, bytes.count - 1]
+        for s in sections { cuts += [s.offset, s.offset + s.size / 2, s.offset + s.size - 1].filter { $0 < bytes.count && $0 >= 0 } }
+        for cut in Set(cuts).sorted() {
+            let message = try refusal(bytes.prefix(cut))
+            #expect(message != nil, "truncated at \(cut) was accepted")
+            guard let message else { continue }
+            let named = message.contains("header") || message.contains("section table") || sections.contains { message.contains("'\($0.name)'") && message.contains("offset \($0.offset)") }
+            #expect(named && message.contains("offset"), "truncated at \(cut): \(message)")
+        }
+        // A flipped byte in every section (start, middle, end) names that section and its offset.
+        for s in sections where s.size > 0 {
+            for at in Set([s.offset, s.offset + s.size / 2, s.offset + s.size - 1]) {
+                var altered = bytes
+                altered[at] ^= 0x5A
+                let message = try refusal(altered)
+                #expect(message?.contains("section '\(s.name)' (offset \(s.offset)") == true, "flip at \(at) in \(s.name): \(message ?? "accepted")")
+            }
+        }
+        // And in the header and the table.
+        for (at, part) in [(9, "header"), (70, "section table")] {
+            var altered = bytes
+            altered[at] ^= 0x01
+            let message = try refusal(altered)
+            #expect(message?.contains(part) == true, "flip at \(at): \(message ?? "accepted")")
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import CKernels
+import Foundation
+import Testing
+
+/// The uint8 activation kernels and the threaded int8 convolution against their reference
+/// twins on seeded random shapes: exact, byte for byte.
+@Suite struct Int8ConvKernelTests {
+    struct Case: Sendable, CustomStringConvertible {
+        var seed: UInt64
+        var description: String { "seed \(seed)" }
+    }
+    static let cases = (1...12).map { Case(seed: UInt64($0)) }
+
+    static func window(_ rng: inout SplitMix64) -> sb_window {
+        let k = [1, 1, 3, 3, 5, 7][Int(rng.next() % 6)]
+        let stride = Int32(1 + rng.next() % 2)
+        let pad = Int32(rng.next() % UInt64(k / 2 + 1))
+        var w = sb_window()
+        w.channels = Int32(1 + rng.next() % 9)
+        w.in_h = Int32(k) + Int32(rng.next() % 12); w.in_w = Int32(k) + Int32(rng.next() % 12)
+        w.k_h = Int32(k); w.k_w = Int32(k)
+        w.stride_h = stride; w.stride_w = stride
+        w.pad_top = pad; w.pad_left = pad; w.pad_bottom = Int32(rng.next() % UInt64(pad + 1)); w.pad_right = pad
+        w.out_h = (w.in_h + w.pad_top + w.pad_bottom - w.k_h) / stride + 1
+        w.out_w = (w.in_w + w.pad_left + w.pad_right - w.k_w) / stride + 1
+        return w
+    }
+
+    static func bytes(_ count: Int, _ rng: inout SplitMix64) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
+
+    @Test(arguments: cases)
+    func im2colU8MatchesReference(c: Case) {
+        var rng = SplitMix64(seed: c.seed)
+        var w = Self.window(&rng)
+        let src = Self.bytes(Int(w.channels * w.in_h * w.in_w), &rng)
+        let pad = UInt8(truncatingIfNeeded: rng.next())
+        let count = Int(w.channels * w.k_h * w.k_w * w.out_h * w.out_w)
+        var fast = [UInt8](repeating: 1, count: count), slow = [UInt8](repeating: 2, count: count)
+        sb_im2col_u8(src, &fast, &w, pad)
+        sb_im2col_u8_ref(src, &slow, &w, pad)
+        #expect(fast == slow, "window \(w)")
+    }
+
+    @Test(arguments: cases)
+    func maxPoolU8MatchesReference(c: Case) {
+        var rng = SplitMix64(seed: c.seed)
+        var w = Self.window(&rng)
+        w.pad_bottom = w.pad_top  // pooling windows always overlap the input
+        w.out_h = (w.in_h + 2 * w.pad_top - w.k_h) / w.stride_h + 1
+        let src = Self.bytes(Int(w.channels * w.in_h * w.in_w), &rng)
+        let count = Int(w.channels * w.out_h * w.out_w)
+        var fast = [UInt8](repeating: 1, count: count), slow = [UInt8](repeating: 2, count: count), threaded = fast
+        sb_maxpool_u8(src, &fast, &w)
+        sb_maxpool_u8_ref(src, &slow, &w)
+        let pool = sb_pool_create(2)
+        defer { sb_pool_destroy(pool) }
+        sb_maxpool_u8_parallel(src, &threaded, &w, pool)
+        #expect(fast == slow && threaded == slow, "window \(w)")
+    }
+
+    @Test(arguments: cases)
+    func quantizeAndPoolMatchReference(c: Case) {
+        var rng = SplitMix64(seed: c.seed)
+        let n = Int(1 + rng.next() % 5000)
+        let scale = Float(1 + rng.next() % 1000) * 1e-3
+        let zp = Int32(rng.next() % 256)
+        // Values on exact half steps too, to check round-half-to-even.
+        let x = (0..<n).map { i -> Float in i % 7 == 0 ? (Float(Int(rng.next() % 600)) - 300) * 0.5 * scale : Float.random(in: -300...300, using: &rng) * scale }
+        for relu in [Int32(0), 1] {
+            var fast = [UInt8](repeating: 0, count: n), slow = [UInt8](repeating: 1, count: n)
+            sb_quantize_u8(x, &fast, n, scale, zp, relu)
+            sb_quantize_u8_ref(x, &slow, n, scale, zp, relu)
+            #expect(fast == slow, "scale \(scale) zp \(zp) relu \(relu)")
+        }
+        let channels = Int32(1 + rng.next() % 40), plane = Int32(1 + rng.next() % 300)
+        let u = Self.bytes(Int(channels * plane), &rng)
+        var a = [Float](repeating: 0, count: Int(channels)), b = a
+        sb_global_avgpool_u8(u, &a, channels, plane, scale, zp)
+        sb_global_avgpool_u8_ref(u, &b, channels, plane, scale, zp)
+        #expect(a == b)
+    }
+
+    /// The threaded int8 convolution (every variant, 1 and 2 threads, with and without residual)
+    /// equals im2col_ref + gemm_acc_ref + epilogue_ref exactly.
+    @Test(arguments: cases)
+    func int8ConvMatchesReferenceTwins(c: Case) throws {
+        var rng = SplitMix64(seed: c.seed &+ 100)
+        var w = Self.window(&rng)
+        w.channels = Int32(1 + rng.next() % 40)
+        let m = Int32(1 + rng.next() % 70)
+        let k = w.channels * w.k_h * w.k_w, n = w.out_h * w.out_w
+        let weights = (0..<Int(m * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+        let input = Self.bytes(Int(w.channels * w.in_h * w.in_w), &rng)
+        let residual = Self.bytes(Int(m * n), &rng)
+        let scale = (0..<Int(m)).map { _ in Float(1 + rng.next() % 100) * 1e-5 }
+        let bias = (0..<Int(m)).map { _ in Float(Int(rng.next() % 200) - 100) * 0.1 }
+        let direct = w.k_h == 1 && w.stride_h == 1 && w.pad_top == 0 && w.pad_bottom == 0 && w.pad_left == 0 && w.pad_right == 0
+        for kernel in Int8KernelTests.availableKernels {
+            let size = sb_q8_packed_weights_size(kernel, m, k)
+            let packed = Int8KernelTests.aligned(size)
+            defer { packed.deallocate() }
+            #expect(sb_q8_pack_weights(kernel, weights, m, k, k, packed, size) == Int32(SB_Q8_OK))
+            let wsize = (sb_q8_workspace_size(kernel, k) + 63) / 64 * 64
+            let workspaces = Int8KernelTests.aligned(wsize * 2)
+            defer { workspaces.deallocate() }
+            for withResidual in [false, true] {
+                try scale.withUnsafeBufferPointer { s in
+                    try bias.withUnsafeBufferPointer { b in
+                        var ep = sb_q8_epilogue()
+                        ep.scale = s.baseAddress; ep.bias = b.baseAddress
+                        ep.residual_scale = 0.37; ep.residual_zp = 11; ep.out_zp = Int32(rng.next() % 256)
+                        ep.relu = Int32(rng.next() % 2); ep.out_type = Int32(SB_Q8_OUT_U8.rawValue)
+                        var plan = sb_q8_conv_plan(window: w, out_channels: m, unfold: direct ? 0 : 1, input_zp: Int32(rng.next() % 256),
+                                                   packed: UnsafeRawPointer(packed), epilogue: ep,
+                                                   block_m: sb_q8_block_m(kernel), block_n: sb_q8_block_n(kernel))
+                        var expected = [UInt8](repeating: 0, count: Int(m * n))
+                        var scratch = [UInt8](repeating: 0, count: Int(k * n))
+                        var acc = [Int32](repeating: 0, count: Int(m * n))
+                        sb_q8_conv2d_ref(&plan, weights, input, withResidual ? residual : nil, &expected, &scratch, &acc)
+                        for threads in [Int32(1), 2] {
+                            let pool = threads > 1 ? sb_pool_create(threads) : nil
+                            defer { if let pool { sb_pool_destroy(pool) } }
+                            var got = [UInt8](repeating: 0, count: Int(m * n))
+                            let rc = sb_q8_conv2d(&plan, input, withResidual ? residual : nil, &got, &scratch, workspaces, wsize, pool)
+                            #expect(rc == Int32(SB_Q8_OK))
+                            #expect(got == expected, "kernel \(String(cString: sb_q8_kernel_name(kernel))) threads \(threads) residual \(withResidual) M=\(m) window \(w)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
