@@ -94,14 +94,10 @@ let package = Package(
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "BinCore", "BinTestKit"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "BinCore", "BinTestKit"]),
         .testTarget(name: "HardwareTests", dependencies: ["Hardware", "BinCore"]),
-<<<<<<< HEAD
-        .testTarget(name: "IntegrationTests", dependencies: ["SmartBinApp", "BinCore", "BinTestKit"]),
-=======
         .testTarget(name: "DashboardTests", dependencies: [
             "Dashboard", "Telemetry", "BinCore", "BinTestKit",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["SmartBinApp", "BinCore"]),
->>>>>>> dashboard
+        .testTarget(name: "IntegrationTests", dependencies: ["SmartBinApp", "BinCore", "BinTestKit"]),
     ]
 )
