@@ -14,7 +14,7 @@ struct SimulatedFleetTests {
         try await DashboardHarness.run { harness, http in
             // An independent subscriber records what the bins really published.
             let witness = try await BrokerSubscriber.start(port: harness.broker.port, topics: ["smartbin/+/+/event"])
-            defer { witness.stop() }
+            defer { Task { await witness.stop() } }
             let items = 6
             let bins = ["sim-1", "sim-2"]
             let children = try bins.map { try EndToEnd.simulate(bin: $0, items: items, rate: 20, port: harness.broker.port) }
