@@ -157,12 +157,12 @@ public actor BinController {
     /// Records that `compartment` (nil: every compartment) was emptied: counts reset, alerts
     /// re-armed, an `emptied` alert per compartment.
     /// - Returns: the compartments emptied.
-    /// - Throws: `BinCoreError.invalidConfig` for a compartment the bin does not have.
+    /// - Throws: `BinCoreError.unknownCompartment` for a compartment the bin does not have.
     @discardableResult
     public func emptied(_ compartment: String?, source: FillSource) throws(BinCoreError) -> [String] {
         let known = machine.fillRecords.keys.sorted()
         if let compartment, !known.contains(compartment) {
-            throw BinCoreError(.invalidConfig, "no compartment '\(compartment)' (have: \(known.joined(separator: ", ")))")
+            throw BinCoreError(.unknownCompartment, "no compartment '\(compartment)' (have: \(known.joined(separator: ", ")))")
         }
         perform(machine.emptied(compartment, source: source))
         return compartment.map { [$0] } ?? known
