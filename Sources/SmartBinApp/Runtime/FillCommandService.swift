@@ -44,6 +44,12 @@ struct FillCommandService: Service {
                 }
             }
         }
+        // The subscription ends when the bin's service disconnects the client at its end; this
+        // service still finishes only when the group shuts it down, in its turn (a service that
+        // finishes on its own would end the group with "finished unexpectedly").
+        if !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await gracefulShutdown()
+        }
     }
 
     /// The compartment a payload names (nil: all).
