@@ -166,13 +166,14 @@ public final class RecordingFlap: Flap {
 public final class RecordingEventSink: EventSink {
     public enum Response: Sendable { case store, fail(String), hang }
 
-    private let state = Mutex<(queue: [Response], events: [BinEvent], statuses: [BinStatus])>(([], [], []))
+    private let state = Mutex<(queue: [Response], events: [BinEvent], statuses: [BinStatus], alerts: [BinAlert])>(([], [], [], []))
 
     public init() {}
 
     public func enqueue(_ response: Response) { state.withLock { $0.queue.append(response) } }
     public var events: [BinEvent] { state.withLock { $0.events } }
     public var statuses: [BinStatus] { state.withLock { $0.statuses } }
+    public var alerts: [BinAlert] { state.withLock { $0.alerts } }
 
     /// Takes the response for the next record (used by `record` and the `StateMachineDriver`).
     public func nextResponse() -> Response {
@@ -189,5 +190,25 @@ public final class RecordingEventSink: EventSink {
 
     public func publishStatus(_ status: BinStatus) async {
         state.withLock { $0.statuses.append(status) }
+    }
+
+    public func publishAlert(_ alert: BinAlert) async {
+        state.withLock { $0.alerts.append(alert) }
+    }
+}
+
+/// Fill records kept in memory (the file-backed store's test twin).
+public final class MemoryFillStore: FillStore {
+    private let state: Mutex<(records: [String: FillRecord], saves: Int)>
+
+    public init(_ records: [String: FillRecord] = [:]) { state = Mutex((records, 0)) }
+
+    public var records: [String: FillRecord] { state.withLock { $0.records } }
+    public var saves: Int { state.withLock { $0.saves } }
+
+    public func load() throws -> [String: FillRecord] { records }
+
+    public func save(_ records: [String: FillRecord]) async throws {
+        state.withLock { $0 = (records, $0.saves + 1) }
     }
 }

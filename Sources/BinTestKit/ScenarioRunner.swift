@@ -6,6 +6,7 @@ import BinCore
 /// ```
 /// config settle|debounce|dwell|capture-timeout|classify-timeout|actuate-timeout|record-timeout <duration>
 /// config threshold <0...1> | retries <n> | backoff <duration> | backoff-cap <duration>
+/// config capacity <items> | nearly-full <0...1> | full <0...1> | policy keep_routing|fallback|refuse
 /// trigger open|close|beam|proximity
 /// frame <name>                      next capture returns a frame named <name>
 /// capture fails|hangs               next capture fails / never answers
@@ -16,6 +17,8 @@ import BinCore
 /// advance <duration>                e.g. 300ms, 2s
 /// maintenance on|off
 /// shutdown
+/// emptied <bin>|all [button|command]   the compartment was emptied (default: command)
+/// measure <bin> <0...1>             a fill sensor reading
 /// expect state <name>
 /// expect route <bin> [fallback]     route of the last published event
 /// expect publish [n]                n (default 1) events published since the last publish check
@@ -26,6 +29,11 @@ import BinCore
 /// expect retrying yes|no
 /// expect count <bin> <n> | during-cycle <n> | ignored <n> | bounces <n> | cycles <n>
 /// expect released
+/// expect alert <bin> <kind>         the next unchecked fill alert (nearly_full, full, emptied)
+/// expect no alert                   no fill alert since the last alert check
+/// expect level <bin> <0...1>        the compartment's fill level
+/// expect items <bin> <n> | refused <bin> <n> | diverted <bin> <n>
+/// expect refusal <text>             the status's refusal reason contains <text>
 /// ```
 public struct ScenarioRunner {
     public init() {}
@@ -37,6 +45,7 @@ public struct ScenarioRunner {
         var failures: [String] = []
         var lastFrame: String?
         var publishedChecked = 0
+        var alertsChecked = 0
 
         func fail(_ line: Int, _ message: String) { failures.append("\(file):\(line): \(message)") }
 
@@ -91,6 +100,27 @@ public struct ScenarioRunner {
             case ("maintenance", "on", 1): bin.enterMaintenance("scenario")
             case ("maintenance", "off", 1): bin.exitMaintenance("scenario")
             case ("shutdown", nil, 0): bin.shutdown("scenario")
+            case ("emptied", let name?, 1...2):
+                let source = args.count == 2 ? FillSource(rawValue: args[1]) : .command
+                guard let source else { fail(lineNumber, "emptied source must be button or command"); break }
+                bin.emptied(name == "all" ? nil : name, source: source)
+            case ("measure", let name?, 2):
+                guard let level = Double(args[1]) else { fail(lineNumber, "measure needs a level 0...1"); break }
+                bin.measured(name, level: level)
+            case ("expect", "alert", 3):
+                let alerts = bin.alerts
+                guard alertsChecked < alerts.count else { fail(lineNumber, "alert: expected \(args[1]) \(args[2]), got none"); break }
+                let alert = alerts[alertsChecked]
+                alertsChecked += 1
+                if alert.compartment != args[1] || alert.kind.rawValue != args[2] {
+                    fail(lineNumber, "alert: expected \(args[1]) \(args[2]), got \(alert.compartment) \(alert.kind.rawValue)")
+                }
+            case ("expect", "no", 2) where args[1] == "alert":
+                let new = bin.alerts.dropFirst(alertsChecked)
+                alertsChecked = bin.alerts.count
+                if !new.isEmpty {
+                    fail(lineNumber, "alert: expected none, got \(new.map { "\($0.compartment) \($0.kind.rawValue)" }.joined(separator: ", "))")
+                }
             case ("expect", _?, _):
                 if let message = check(Array(args), bin, &publishedChecked) { fail(lineNumber, message) }
             default:
@@ -123,6 +153,18 @@ public struct ScenarioRunner {
         case "retries":
             guard let v = Int(value) else { return "retries must be an integer" }
             config.retry.maxAttempts = v
+        case "capacity":
+            guard let v = Int(value) else { return "capacity must be an integer" }
+            config.fill.capacity = v
+        case "nearly-full":
+            guard let v = Double(value) else { return "nearly-full must be a number" }
+            config.fill.nearlyFull = v
+        case "full":
+            guard let v = Double(value) else { return "full must be a number" }
+            config.fill.full = v
+        case "policy":
+            guard let v = FillConfig.FullPolicy(rawValue: value) else { return "policy must be keep_routing, fallback or refuse" }
+            config.fill.policy = v
         default:
             return "unknown config key '\(key)' or bad value '\(value)'"
         }
@@ -184,6 +226,19 @@ public struct ScenarioRunner {
         case "ignored": return expectInt("triggers ignored", snapshot.triggersIgnored)
         case "bounces": return expectInt("bounces ignored", snapshot.bouncesIgnored)
         case "cycles": return expectInt("cycles started", snapshot.cyclesStarted)
+        case "level":
+            guard args.count == 3, let want = Double(args[2]) else { return "expected 'expect level <bin> <0...1>'" }
+            let actual = snapshot.fill[args[1]]?.level ?? -1
+            return abs(actual - want) < 1e-9 ? nil : "level \(args[1]): expected \(want), got \(actual)"
+        case "items", "refused", "diverted":
+            guard args.count == 3, let want = Int(args[2]) else { return "expected 'expect \(args[0]) <bin> <n>'" }
+            guard let fill = snapshot.fill[args[1]] else { return "\(args[0]): no compartment \(args[1])" }
+            let actual = args[0] == "items" ? fill.items : args[0] == "refused" ? fill.refused : fill.diverted
+            return actual == want ? nil : "\(args[0]) \(args[1]): expected \(want), got \(actual)"
+        case "refusal":
+            let text = args.dropFirst().joined(separator: " ")
+            guard let reason = snapshot.refusal else { return "refusal: none (expected one containing '\(text)')" }
+            return reason.contains(text) ? nil : "refusal: '\(reason)' does not contain '\(text)'"
         case "released":
             return bin.flap.releaseCount > 0 ? nil : "released: the flap was never released"
         default:

@@ -20,6 +20,10 @@ public final class StateMachineDriver {
     /// Timers started, with their purpose and length.
     public private(set) var timersStarted: [(BinStateMachine.TimerPurpose, Duration)] = []
     public private(set) var statusPublications = 0
+    /// Every fill alert, in order.
+    public private(set) var alerts: [FillAlert] = []
+    /// The fill records last handed out to persist (nil: never).
+    public private(set) var persistedFill: [String: FillRecord]?
     public private(set) var finished = false
 
     private struct PendingTimer {
@@ -30,9 +34,9 @@ public final class StateMachineDriver {
     private var inbox: [(inout BinStateMachine) -> [BinStateMachine.Action]] = []
 
     public init(config: BinConfig = TestBins.config, labels: LabelMap = TestBins.trashnetMap,
-                clock: ManualClock = ManualClock()) throws(BinCoreError) {
+                clock: ManualClock = ManualClock(), fill: [String: FillRecord] = [:]) throws(BinCoreError) {
         let binMap = try BinMap(labels: labels, config: config)
-        machine = BinStateMachine(config: config, binMap: binMap)
+        machine = BinStateMachine(config: config, binMap: binMap, fill: fill)
         self.clock = clock
         frames = FakeFrameSource()
         classifier = ScriptedClassifier(labels: labels.labels)
@@ -56,6 +60,12 @@ public final class StateMachineDriver {
     public func enterMaintenance(_ cause: String = "test") { run { $0.enterMaintenance(cause: cause) } }
     public func exitMaintenance(_ cause: String = "test") { run { $0.exitMaintenance(cause: cause) } }
     public func shutdown(_ cause: String = "test") { run { $0.beginShutdown(cause: cause) } }
+    /// `compartment` (nil: all) was emptied.
+    public func emptied(_ compartment: String?, source: FillSource = .command) {
+        run { $0.emptied(compartment, source: source) }
+    }
+    /// A fill sensor reading.
+    public func measured(_ compartment: String, level: Double) { run { $0.fillMeasured(compartment, level: level) } }
 
     /// Advances time, firing due timers in deadline order (each at its own instant).
     public func advance(by duration: Duration) {
@@ -121,6 +131,8 @@ public final class StateMachineDriver {
         case .releaseFlap: flap.noteRelease()
         case .publishStatus: statusPublications += 1
         case .finished: finished = true
+        case .alert(let alert): alerts.append(alert)
+        case .persistFill(let records): persistedFill = records
         }
     }
 }

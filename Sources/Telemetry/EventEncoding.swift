@@ -49,7 +49,11 @@ public enum EventEncoding {
 
     /// Encodes a status as the retained `…/state` payload:
     /// `schema, state, fault_reason (string or null), counts{bin: n} (sorted by bin),
-    /// model{name,sha256,precision} or null, uptime_s, triggers_during_cycle, ts`.
+    /// model{name,sha256,precision} or null, uptime_s, triggers_during_cycle,
+    /// fill{bin: {level, items, capacity|null, measured|null, status, refused, diverted}} (every
+    /// compartment, sorted), full_policy (string or null), refusal (string or null), ts`.
+    /// `level` and `measured` are 0...1 rounded to 4 decimals; `status` is `ok`, `nearly_full`
+    /// or `full`.
     /// - Parameter timestamp: seconds since the epoch when the status was taken.
     public static func encode(_ status: BinStatus, timestamp: Double) -> [UInt8] {
         var w = JSONWriter()
@@ -67,9 +71,73 @@ public enum EventEncoding {
         if let model = status.model { writeModel(model, into: &w) } else { w.null() }
         w.key("uptime_s"); w.number(status.uptimeSeconds)
         w.key("triggers_during_cycle"); w.int(status.triggersDuringCycle)
+        w.key("fill")
+        w.beginObject()
+        for (bin, fill) in status.fill.sorted(by: { $0.key < $1.key }) {
+            w.key(bin)
+            w.beginObject()
+            w.key("level"); w.number(rounded(fill.level))
+            w.key("items"); w.int(fill.items)
+            w.key("capacity"); if let capacity = fill.capacity { w.int(capacity) } else { w.null() }
+            w.key("measured"); if let measured = fill.measuredLevel { w.number(rounded(measured)) } else { w.null() }
+            w.key("status"); w.string(fill.status)
+            w.key("refused"); w.int(fill.refused)
+            w.key("diverted"); w.int(fill.diverted)
+            w.endObject()
+        }
+        w.endObject()
+        w.key("full_policy"); w.string(status.fullPolicy)
+        w.key("refusal"); w.string(status.refusal)
         w.key("ts"); w.string(RFC3339.format(timestamp))
         w.endObject()
         return w.bytes
+    }
+
+    /// Encodes a fill alert as the `…/alert` payload:
+    /// `schema, id, bin_id, ts, compartment, kind (nearly_full|full|emptied), level (0...1),
+    /// source (count|sensor|button|command), items, capacity|null, threshold|null,
+    /// previous_level|null`. Levels are rounded to 4 decimals.
+    public static func encode(_ alert: BinAlert) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("schema"); w.int(BinAlert.schemaVersion)
+        w.key("id"); w.string(alert.id)
+        w.key("bin_id"); w.string(alert.binID)
+        w.key("ts"); w.string(RFC3339.format(alert.timestamp))
+        w.key("compartment"); w.string(alert.compartment)
+        w.key("kind"); w.string(alert.kind.rawValue)
+        w.key("level"); w.number(rounded(alert.level))
+        w.key("source"); w.string(alert.source.rawValue)
+        w.key("items"); w.int(alert.items)
+        w.key("capacity"); if let capacity = alert.capacity { w.int(capacity) } else { w.null() }
+        w.key("threshold"); if let threshold = alert.threshold { w.number(threshold) } else { w.null() }
+        w.key("previous_level"); if let previous = alert.previousLevel { w.number(rounded(previous)) } else { w.null() }
+        w.endObject()
+        return w.bytes
+    }
+
+    /// Decodes an `…/alert` payload. Unknown keys are ignored; optional keys may be missing.
+    /// - Throws: `TelemetryError` `.malformedJSON` naming the missing or mistyped key.
+    public static func decodeAlert(_ bytes: [UInt8]) throws -> BinAlert {
+        let object = try parseObject(bytes, what: "alert")
+        let tsText: String = try object.string("ts")
+        guard let timestamp = RFC3339.parse(tsText) else {
+            throw TelemetryError(.malformedJSON, "alert JSON: key 'ts' is not an RFC 3339 timestamp: \(tsText)")
+        }
+        let kindText = try object.string("kind")
+        guard let kind = FillAlertKind(rawValue: kindText) else {
+            throw TelemetryError(.malformedJSON, "alert JSON: unknown kind '\(kindText)'")
+        }
+        let sourceText = try object.string("source")
+        guard let source = FillSource(rawValue: sourceText) else {
+            throw TelemetryError(.malformedJSON, "alert JSON: unknown source '\(sourceText)'")
+        }
+        return BinAlert(id: try object.string("id"), binID: try object.string("bin_id"), timestamp: timestamp,
+                        compartment: try object.string("compartment"), kind: kind,
+                        level: try object.double("level"), source: source, items: try object.int("items"),
+                        capacity: object.isNull("capacity") ? nil : try object.int("capacity"),
+                        threshold: object.isNull("threshold") ? nil : try object.double("threshold"),
+                        previousLevel: object.isNull("previous_level") ? nil : try object.double("previous_level"))
     }
 
     /// Decodes an `…/event` payload (schema 1). Unknown keys are ignored.
@@ -128,14 +196,34 @@ public enum EventEncoding {
             model = ModelInfo(name: try m.string("name"), sha256: try m.string("sha256"),
                               precision: try m.string("precision"))
         }
+        var fill: [String: CompartmentFill] = [:]
+        if !object.isNull("fill") {
+            let fillObject = try object.object("fill")
+            for key in fillObject.keys {
+                let entry = try fillObject.object(key)
+                fill[key] = CompartmentFill(
+                    level: try entry.double("level"), items: try entry.int("items"),
+                    capacity: entry.isNull("capacity") ? nil : try entry.int("capacity"),
+                    measuredLevel: entry.isNull("measured") ? nil : try entry.double("measured"),
+                    status: try entry.string("status"),
+                    refused: entry.isNull("refused") ? 0 : try entry.int("refused"),
+                    diverted: entry.isNull("diverted") ? 0 : try entry.int("diverted"))
+            }
+        }
         let status = BinStatus(
             state: try object.string("state"),
             faultReason: object.isNull("fault_reason") ? nil : try object.string("fault_reason"),
             countsPerBin: counts, model: model,
             uptimeSeconds: try object.double("uptime_s"),
-            triggersDuringCycle: try object.int("triggers_during_cycle"))
+            triggersDuringCycle: try object.int("triggers_during_cycle"),
+            fill: fill,
+            fullPolicy: object.isNull("full_policy") ? nil : try object.string("full_policy"),
+            refusal: object.isNull("refusal") ? nil : try object.string("refusal"))
         return (status, timestamp)
     }
+
+    /// A level rounded to 4 decimals (so 0.3 stays 0.3 in the JSON).
+    private static func rounded(_ level: Double) -> Double { (level * 10_000).rounded() / 10_000 }
 
     private static func writeModel(_ model: ModelInfo, into w: inout JSONWriter) {
         w.beginObject()

@@ -18,6 +18,9 @@ import Logging
 /// Replay is gated on the connection because libmosquitto does not keep the order of messages
 /// queued before CONNACK relative to messages published while the CONNECT is in progress.
 /// - Status goes to the retained `…/state` topic (latest wins) and is republished on reconnect.
+/// - Fill alerts go to `…/alert` with QoS 1, not retained. They are kept in memory (not in the
+///   outbox, so event `seq`s stay gap-free) until PUBACK and re-sent after a reconnect; an alert
+///   not yet acknowledged when the process ends is lost.
 public actor MQTTEventPublisher: EventSink {
     public nonisolated let layout: TopicLayout
     public nonisolated let client: MQTTClient
@@ -30,6 +33,10 @@ public actor MQTTEventPublisher: EventSink {
     private var started = false
     /// True between a connect (after its replay) and the next disconnect.
     private var live = false
+    /// Alerts not yet acknowledged, by a local number, in publication order.
+    private var pendingAlerts: [(number: UInt64, payload: [UInt8])] = []
+    private var alertsInFlight: Set<UInt64> = []
+    private var lastAlertNumber: UInt64 = 0
 
     /// Wires a publisher from parts (tests pass their own client and outbox).
     /// - Parameter wallClock: seconds since the epoch, for the `ts` of status documents.
@@ -98,11 +105,21 @@ public actor MQTTEventPublisher: EventSink {
         if live { sendStatus() }
     }
 
-    /// Waits until every recorded event has been acknowledged by the broker.
+    /// Publishes `alert` on `…/alert` with QoS 1 (now when connected, else after the next connect).
+    public func publishAlert(_ alert: BinAlert) async {
+        lastAlertNumber += 1
+        pendingAlerts.append((lastAlertNumber, EventEncoding.encode(alert)))
+        if live { sendAlert(pendingAlerts[pendingAlerts.count - 1]) }
+    }
+
+    /// Alerts published and not yet acknowledged.
+    public var pendingAlertCount: Int { pendingAlerts.count }
+
+    /// Waits until every recorded event and every alert has been acknowledged by the broker.
     /// - Returns: false when events are still pending after `timeout`.
     public func flush(timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
-        while outbox.pendingCount > 0 {
+        while outbox.pendingCount > 0 || !pendingAlerts.isEmpty {
             if ContinuousClock.now >= deadline {
                 logger.warning("flush timed out", metadata: ["pending": "\(outbox.pendingCount)"])
                 return false
@@ -139,6 +156,7 @@ public actor MQTTEventPublisher: EventSink {
                 "records": "\(replay.count)", "first_seq": "\(replay[0].id)", "topic": "\(layout.event)"])
         }
         for record in replay { send(record) }
+        for alert in pendingAlerts where !alertsInFlight.contains(alert.number) { sendAlert(alert) }
         live = true
         if latestStatus != nil { sendStatus() }
     }
@@ -184,6 +202,29 @@ public actor MQTTEventPublisher: EventSink {
         inFlight.remove(id)
         logger.debug("event not acknowledged; it stays in the outbox", metadata: [
             "seq": "\(id)", "error": "\(error)"])
+    }
+
+    private func sendAlert(_ alert: (number: UInt64, payload: [UInt8])) {
+        guard !alertsInFlight.contains(alert.number) else { return }
+        let delivery: MQTTClient.Delivery
+        do {
+            delivery = try client.enqueue(topic: layout.alert, payload: alert.payload, qos: 1, retain: false)
+        } catch {
+            logger.warning("alert not handed to MQTT; retried on the next connect", metadata: ["error": "\(error)"])
+            return
+        }
+        alertsInFlight.insert(alert.number)
+        let number = alert.number
+        Task { [weak self] in
+            let acknowledged: Bool
+            do { _ = try await delivery.acknowledged(); acknowledged = true } catch { acknowledged = false }
+            await self?.alertFinished(number, acknowledged: acknowledged)
+        }
+    }
+
+    private func alertFinished(_ number: UInt64, acknowledged: Bool) {
+        alertsInFlight.remove(number)
+        if acknowledged { pendingAlerts.removeAll { $0.number == number } }
     }
 
     private func sendStatus() {

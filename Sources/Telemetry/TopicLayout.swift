@@ -19,10 +19,14 @@ public struct TopicLayout: Sendable, Hashable {
     public var available: String { base + "/available" }
     /// Retained status JSON.
     public var state: String { base + "/state" }
+    /// Fill alerts (`nearly_full`, `full`, `emptied`), QoS 1, not retained.
+    public var alert: String { base + "/alert" }
     /// Incoming command `name`.
     public func command(_ name: String) -> String { base + "/cmd/" + name }
     /// Where the answer to command `name` goes.
     public func commandResult(_ name: String) -> String { base + "/cmd/" + name + "/result" }
     /// Every event of the fleet (for the dashboard): `<prefix>/<fleet>/+/event`.
     public var fleetEvents: String { "\(prefix)/\(fleet)/+/event" }
+    /// Every fill alert of the fleet: `<prefix>/<fleet>/+/alert`.
+    public var fleetAlerts: String { "\(prefix)/\(fleet)/+/alert" }
 }

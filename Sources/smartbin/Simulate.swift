@@ -28,17 +28,25 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Seed for the order of images and the item timing.")
     var seed: UInt64 = 1
 
+    @Option(name: .customLong("compartment-capacity"), help: "Items every compartment holds (count-based fill level; overrides fill.capacity and fill.capacities).")
+    var compartmentCapacity: Int?
+
     @Option(name: .customLong("flush-timeout"), help: "Seconds to wait at the end for the broker to acknowledge every event.")
     var flushTimeout: Double = 30
 
     func validate() throws {
         if let items, items < 0 { throw ValidationError("--items must be 0 or more") }
         if let rate, !(rate > 0) { throw ValidationError("--rate must be a positive number of items per second") }
+        if let compartmentCapacity, compartmentCapacity < 1 { throw ValidationError("--compartment-capacity must be 1 or more items") }
     }
 
     func run() async throws {
-        let config: SmartBinConfig
+        var config: SmartBinConfig
         do { config = try common.loadConfig() } catch { throw fail("\(error)") }
+        if let compartmentCapacity {
+            config.controller.fill.capacity = compartmentCapacity
+            config.controller.fill.capacities = [:]
+        }
         var options = SimulatedBin.Options()
         options.items = items
         options.rate = rate

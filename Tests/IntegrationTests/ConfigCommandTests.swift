@@ -32,7 +32,12 @@ import Testing
         #expect(config.model.threads == defaults.model.threads)
         #expect(config.mqtt.host == defaults.mqtt.host && config.mqtt.port == defaults.mqtt.port && config.mqtt.topicPrefix == defaults.mqtt.topicPrefix)
         #expect(config.mqtt.keepAliveSeconds == defaults.mqtt.keepAliveSeconds && config.mqtt.tls == defaults.mqtt.tls && config.mqtt.tlsVersion == defaults.mqtt.tlsVersion)
-        #expect(config.controller == defaults.controller, "uncommented defaults differ from SmartBinConfig()'s")
+        var controller = config.controller
+        // fill.capacity and fill.capacities have no default: the template shows an example.
+        #expect(controller.fill.capacity != nil && !controller.fill.capacities.isEmpty)
+        controller.fill.capacity = nil
+        controller.fill.capacities = [:]
+        #expect(controller == defaults.controller, "uncommented defaults differ from SmartBinConfig()'s")
         #expect(config.storage.outboxMaxMegabytes == defaults.storage.outboxMaxMegabytes && config.simulation.rate == defaults.simulation.rate)
         for (section, keys) in ConfigLoader.schema {
             #expect(text.contains("[\(section)]"), "template lacks [\(section)]")

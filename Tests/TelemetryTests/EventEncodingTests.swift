@@ -104,7 +104,7 @@ import Testing
         let bytes = EventEncoding.encode(status, timestamp: 0)
         let json = try parse(bytes)
         #expect(Set(json.keys) == ["schema", "state", "fault_reason", "counts", "model", "uptime_s",
-                                   "triggers_during_cycle", "ts"])
+                                   "triggers_during_cycle", "fill", "full_policy", "refusal", "ts"])
         #expect(json["state"] as? String == "fault")
         #expect(json["fault_reason"] as? String == "camera timeout")
         #expect(json["counts"] as? [String: Int] == ["recyclable": 3, "landfill": 1])

@@ -13,6 +13,7 @@
 ///   `retry.max_backoff` [30s]: recovery from `fault`.
 /// - `flap.home_degrees` (double) [0], `flap.angles` (table bin → degrees): from the board profile.
 /// - `triggers.start` (list of `open`, `close`, `beam`, `proximity`) [open, beam, proximity].
+/// - `fill.*`: fill estimates, alert thresholds and the full-compartment policy (see `FillConfig`).
 public struct BinConfig: Sendable, Hashable {
     public var timing: Timing
     public var timeouts: Timeouts
@@ -20,16 +21,19 @@ public struct BinConfig: Sendable, Hashable {
     public var retry: RetryPolicy
     public var flap: FlapProfile
     public var triggers: Triggers
+    public var fill: FillConfig
 
     public init(timing: Timing = Timing(), timeouts: Timeouts = Timeouts(),
                 routing: Routing = Routing(), retry: RetryPolicy = RetryPolicy(),
-                flap: FlapProfile = FlapProfile(), triggers: Triggers = Triggers()) {
+                flap: FlapProfile = FlapProfile(), triggers: Triggers = Triggers(),
+                fill: FillConfig = FillConfig()) {
         self.timing = timing
         self.timeouts = timeouts
         self.routing = routing
         self.retry = retry
         self.flap = flap
         self.triggers = triggers
+        self.fill = fill
     }
 
     /// Debounce, settle and dwell times.
@@ -119,6 +123,7 @@ public struct BinConfig: Sendable, Hashable {
             throw BinCoreError(.invalidConfig, "\(key) must be positive")
         }
         try retry.validate()
+        try fill.validate(compartments: Set(flap.angles.keys))
         _ = map
     }
 }

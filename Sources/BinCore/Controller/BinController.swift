@@ -43,6 +43,9 @@ public actor BinController {
     private var finishWaiter: CheckedContinuation<Void, Never>?
     private var restSignal: AsyncStream<Void>.Continuation?
     private var statusOut: AsyncStream<BinStatus>.Continuation?
+    private var alertsOut: AsyncStream<BinAlert>.Continuation?
+    private var fillOut: AsyncStream<[String: FillRecord]>.Continuation?
+    private let fillStore: (any FillStore)?
 
     /// Stage start times of the current cycle, on the controller's clock.
     private struct StageClock {
@@ -63,6 +66,8 @@ public actor BinController {
     ///     firmware, `ManualClock` in tests).
     ///   - firstSeq: the `seq` of the first event, persisted by the outbox across restarts.
     ///   - countsPerBin: counts carried over from a previous run.
+    ///   - fillStore: where fill records are loaded from (here) and saved to on every change
+    ///     (nil: fill starts empty and is not kept).
     ///   - wallClock: seconds since the Unix epoch (UTC), for event timestamps.
     ///   - makeEventID: event id generator; random v4 UUIDs by default.
     /// - Throws: `BinCoreError.invalidConfig` when the configuration is inconsistent.
@@ -70,11 +75,19 @@ public actor BinController {
                 triggers: any TriggerSource, frames: any FrameSource, classifier: any Classifier,
                 flap: any Flap, sink: any EventSink, clock: any Clock<Duration>,
                 firstSeq: UInt64 = 1, countsPerBin: [String: Int] = [:],
+                fillStore: (any FillStore)? = nil,
                 wallClock: @escaping @Sendable () -> Double,
                 makeEventID: @escaping @Sendable () -> String = { UUIDv4.random() },
                 logger: Logger = Logger(label: "smartbin.controller")) throws(BinCoreError) {
         let binMap = try BinMap(labels: labels, config: config)
-        self.machine = BinStateMachine(config: config, binMap: binMap, countsPerBin: countsPerBin)
+        var restored: [String: FillRecord] = [:]
+        if let fillStore {
+            do { restored = try fillStore.load() } catch {
+                logger.error("fill levels not restored, starting from empty: \(error)")
+            }
+        }
+        self.machine = BinStateMachine(config: config, binMap: binMap, countsPerBin: countsPerBin, fill: restored)
+        self.fillStore = fillStore
         self.identity = identity
         self.triggers = triggers
         self.frames = frames
@@ -99,6 +112,19 @@ public actor BinController {
         statusOut = statusContinuation
         let sink = self.sink
         let publisher = Task { for await status in statuses { await sink.publishStatus(status) } }
+        let (alerts, alertContinuation) = AsyncStream.makeStream(of: BinAlert.self)
+        alertsOut = alertContinuation
+        let alertPublisher = Task { for await alert in alerts { await sink.publishAlert(alert) } }
+        let (fills, fillContinuation) = AsyncStream.makeStream(of: [String: FillRecord].self,
+                                                                bufferingPolicy: .bufferingNewest(1))
+        fillOut = fillContinuation
+        let store = fillStore
+        let logger = self.logger
+        let fillWriter = Task {
+            for await records in fills {
+                do { try await store?.save(records) } catch { logger.error("fill levels not saved: \(error)") }
+            }
+        }
 
         logger.info("bin \(identity.binID) starting, firmware \(identity.firmware), model \(classifier.model.name)")
         perform([.publishStatus])
@@ -118,8 +144,33 @@ public actor BinController {
         }
         await shutdown(cause: Task.isCancelled ? "cancelled" : "trigger source finished")
         statusContinuation.finish()
+        alertContinuation.finish()
+        fillContinuation.finish()
         await publisher.value
+        await alertPublisher.value
+        await fillWriter.value
         statusOut = nil
+        alertsOut = nil
+        fillOut = nil
+    }
+
+    /// Records that `compartment` (nil: every compartment) was emptied: counts reset, alerts
+    /// re-armed, an `emptied` alert per compartment.
+    /// - Returns: the compartments emptied.
+    /// - Throws: `BinCoreError.unknownCompartment` for a compartment the bin does not have.
+    @discardableResult
+    public func emptied(_ compartment: String?, source: FillSource) throws(BinCoreError) -> [String] {
+        let known = machine.fillRecords.keys.sorted()
+        if let compartment, !known.contains(compartment) {
+            throw BinCoreError(.unknownCompartment, "no compartment '\(compartment)' (have: \(known.joined(separator: ", ")))")
+        }
+        perform(machine.emptied(compartment, source: source))
+        return compartment.map { [$0] } ?? known
+    }
+
+    /// A fill sensor measured `compartment`'s level (0...1).
+    public func fillMeasured(_ compartment: String, level: Double) {
+        perform(machine.fillMeasured(compartment, level: level))
     }
 
     /// Locks the flap home and ignores triggers (counted) until `exitMaintenance`.
@@ -275,6 +326,17 @@ public actor BinController {
             releaseOnFinish = true
         case .publishStatus:
             statusOut?.yield(makeStatus())
+        case .alert(let alert):
+            let config = machine.config.fill
+            let published = BinAlert(id: makeEventID(), binID: identity.binID, timestamp: wallClock(),
+                                     compartment: alert.compartment, kind: alert.kind, level: alert.level,
+                                     source: alert.source, items: alert.items, capacity: alert.capacity,
+                                     threshold: config.threshold(alert.kind), previousLevel: alert.previousLevel)
+            let percent = Int((alert.level * 100).rounded())
+            logger.notice("fill alert: \(alert.compartment) \(alert.kind.rawValue) at \(percent)% (\(alert.source.rawValue), \(alert.items) item(s))")
+            alertsOut?.yield(published)
+        case .persistFill(let records):
+            fillOut?.yield(records)
         case .finished:
             let flap = self.flap
             let release = releaseOnFinish
@@ -308,6 +370,8 @@ public actor BinController {
         return BinStatus(state: snapshot.state.rawValue, faultReason: snapshot.faultReason,
                          countsPerBin: snapshot.countsPerBin, model: classifier.model,
                          uptimeSeconds: clock.now().milliseconds / 1000,
-                         triggersDuringCycle: snapshot.triggersDuringCycle)
+                         triggersDuringCycle: snapshot.triggersDuringCycle,
+                         fill: snapshot.fill, fullPolicy: machine.config.fill.policy.rawValue,
+                         refusal: snapshot.refusal)
     }
 }

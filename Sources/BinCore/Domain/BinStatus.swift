@@ -10,14 +10,24 @@ public struct BinStatus: Sendable, Hashable {
     public var uptimeSeconds: Double
     /// Triggers that arrived while a cycle was running (counted, not routed twice).
     public var triggersDuringCycle: Int
+    /// Every compartment's fill (empty when the status predates fill tracking).
+    public var fill: [String: CompartmentFill]
+    /// The full-compartment policy (`keep_routing`, `fallback`, `refuse`; nil when unknown).
+    public var fullPolicy: String?
+    /// Why the last item was refused (policy `refuse`), until that compartment is emptied.
+    public var refusal: String?
 
     public init(state: String, faultReason: String? = nil, countsPerBin: [String: Int] = [:],
-                model: ModelInfo? = nil, uptimeSeconds: Double = 0, triggersDuringCycle: Int = 0) {
+                model: ModelInfo? = nil, uptimeSeconds: Double = 0, triggersDuringCycle: Int = 0,
+                fill: [String: CompartmentFill] = [:], fullPolicy: String? = nil, refusal: String? = nil) {
         self.state = state
         self.faultReason = faultReason
         self.countsPerBin = countsPerBin
         self.model = model
         self.uptimeSeconds = uptimeSeconds
         self.triggersDuringCycle = triggersDuringCycle
+        self.fill = fill
+        self.fullPolicy = fullPolicy
+        self.refusal = refusal
     }
 }

@@ -63,6 +63,10 @@ extension BinStateMachine {
         case publishStatus
         /// Shutdown is complete; the owner may return.
         case finished
+        /// Publish a fill alert (threshold crossed, or compartment emptied).
+        case alert(FillAlert)
+        /// Persist the fill records (latest wins) so counts and sent alerts survive a restart.
+        case persistFill([String: FillRecord])
     }
 
     /// Counters and the current state, for the status document and for tests.
@@ -87,5 +91,9 @@ extension BinStateMachine {
         /// Nothing is scheduled: idle with nothing pending, fault without retry, maintenance with
         /// the flap home, or stopped.
         public var atRest: Bool
+        /// Every compartment's fill.
+        public var fill: [String: CompartmentFill] = [:]
+        /// Why the last item was refused (policy `refuse`), until that compartment is emptied.
+        public var refusal: String?
     }
 }

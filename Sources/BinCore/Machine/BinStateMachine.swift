@@ -25,6 +25,13 @@
 ///   retry is scheduled after `retry.backoff(forAttempt:)`, which homes the flap and returns to
 ///   idle. One more fault stays in `fault` until `exitMaintenance` clears it. A completed cycle
 ///   resets the count. Triggers in fault are counted in `triggersIgnored`.
+/// - **Fill**: each item routed counts towards its compartment's fill (`FillTracker`); reaching
+///   `fill.nearly_full` or `fill.full` emits one `.alert` per crossing, and every change of the
+///   persistent fill emits `.persistFill`. An item whose compartment is full follows
+///   `fill.policy`: routed anyway (`keep_routing`), routed to the fallback compartment flagged
+///   `fallback` (`fallback`; if that one is full too it goes there anyway), or refused
+///   (`refuse`: the flap stays home, no event, the cycle ends in idle and the status names the
+///   refusal until that compartment is emptied). `emptied` and `fillMeasured` work in any state.
 /// - **Stale results**: completions and timers carry a `Ticket`; one that is no longer active is
 ///   ignored with a note. A matching ticket in a state that cannot have issued it is a bug:
 ///   `preconditionFailure`.
@@ -73,14 +80,23 @@ public struct BinStateMachine: Sendable {
     private var triggersIgnored = 0
     private var bouncesIgnored = 0
     private var unrecordedEvents = 0
+    private var fill: FillTracker
+    private var lastRefusal: (compartment: String, reason: String)?
 
     /// Creates a machine in `idle`.
-    /// - Parameter countsPerBin: counts carried over from a previous run (default none).
-    public init(config: BinConfig, binMap: BinMap, countsPerBin: [String: Int] = [:]) {
+    /// - Parameters:
+    ///   - countsPerBin: counts carried over from a previous run (default none).
+    ///   - fill: fill records carried over from a previous run (default: every compartment empty).
+    public init(config: BinConfig, binMap: BinMap, countsPerBin: [String: Int] = [:],
+                fill: [String: FillRecord] = [:]) {
         self.config = config
         self.binMap = binMap
         self.countsPerBin = countsPerBin
+        self.fill = FillTracker(config: config.fill, compartments: config.flap.angles.keys, restored: fill)
     }
+
+    /// The fill records to persist (items since emptied, alerts already sent).
+    public var fillRecords: [String: FillRecord] { fill.persistent }
 
     // MARK: Observation
 
@@ -118,7 +134,7 @@ public struct BinStateMachine: Sendable {
                         triggersDuringCycle: triggersDuringCycle, triggersIgnored: triggersIgnored,
                         bouncesIgnored: bouncesIgnored, unrecordedEvents: unrecordedEvents,
                         cyclesStarted: cyclesStarted, cyclePending: pendingTrigger != nil,
-                        atRest: atRest)
+                        atRest: atRest, fill: fill.view, refusal: lastRefusal?.reason)
     }
 
     // MARK: Events from sensors and operators
@@ -190,6 +206,43 @@ public struct BinStateMachine: Sendable {
         var actions = abandonWork()
         actions += transition(to: .stopping, cause: cause)
         actions += moveFlapHome()
+        return actions
+    }
+
+    // MARK: Fill
+
+    /// A compartment was emptied (or every one, with `compartment` nil): counts reset, thresholds
+    /// re-armed, one `emptied` alert per compartment. Unknown names are noted and ignored.
+    public mutating func emptied(_ compartment: String?, source: FillSource) -> [Action] {
+        let names = compartment.map { [$0] } ?? fill.compartments
+        var actions: [Action] = []
+        for name in names {
+            guard let alert = fill.emptied(name, source: source) else {
+                actions.append(.note("emptied \(name) (\(source.rawValue)): no such compartment"))
+                continue
+            }
+            if lastRefusal?.compartment == name { lastRefusal = nil }
+            actions.append(.note("\(name) emptied (\(source.rawValue)) after \(alert.items) item(s)"))
+            actions.append(.alert(alert))
+        }
+        guard actions.contains(where: { if case .alert = $0 { true } else { false } }) else { return actions }
+        return actions + [.persistFill(fill.persistent), .publishStatus]
+    }
+
+    /// A sensor measured `compartment`'s level (0...1). A sharp drop counts as an emptying.
+    public mutating func fillMeasured(_ compartment: String, level: Double) -> [Action] {
+        guard fill.compartments.contains(compartment) else {
+            return [.note("fill reading for unknown compartment \(compartment) ignored")]
+        }
+        let before = fill.view[compartment]
+        let alerts = fill.measured(compartment, level: level)
+        var actions: [Action] = alerts.map(Action.alert)
+        if alerts.contains(where: { $0.kind == .emptied }) {
+            if lastRefusal?.compartment == compartment { lastRefusal = nil }
+            actions.insert(.note("\(compartment) emptied (level fell to \(Int((level * 100).rounded()))%)"), at: 0)
+        }
+        if !alerts.isEmpty { actions.append(.persistFill(fill.persistent)) }
+        if !alerts.isEmpty || before != fill.view[compartment] { actions.append(.publishStatus) }
         return actions
     }
 
@@ -273,10 +326,35 @@ public struct BinStateMachine: Sendable {
         guard case .classifying(let cycle, let origin) = state else {
             preconditionFailure("classification for \(ticket) in \(stateName.rawValue)")
         }
-        let route = binMap.route(classification)
+        var route = binMap.route(classification)
+        var why = route.fallback ? " (fallback)" : ""
+        if fill.isFull(route.bin) {
+            let level = Int(((fill.level(of: route.bin)?.level ?? 1) * 100).rounded())
+            switch config.fill.policy {
+            case .keepRouting:
+                why += " (full, \(level)%: routed anyway)"
+            case .fallback where route.bin != config.routing.fallbackBin:
+                if let angle = config.flap.angles[config.routing.fallbackBin] {
+                    fill.noteDiverted(route.bin)
+                    why = " (\(route.bin) full, \(level)%: fallback)"
+                    route = Route(bin: config.routing.fallbackBin, angleDegrees: angle, fallback: true)
+                }
+            case .fallback:
+                why += " (fallback compartment full, \(level)%: routed anyway)"
+            case .refuse:
+                fill.noteRefused(route.bin)
+                let reason = "\(route.bin) is full (\(level)%): \(classification.label) refused, flap stays home"
+                lastRefusal = (route.bin, reason)
+                consecutiveFaults = 0
+                if let next = pendingTrigger {
+                    pendingTrigger = nil
+                    return startCycle(next, cause: "\(reason); trigger during this cycle")
+                }
+                return stopTimer() + transition(to: .idle, cause: reason)
+            }
+        }
         let report = CycleReport(cycle: cycle.number, trigger: cycle.trigger, frameOrigin: origin,
                                  classification: classification, route: route)
-        let why = route.fallback ? " (fallback)" : ""
         var actions = transition(to: .routing(cycle, report, .moving),
                                  cause: "\(classification.label) \(classification.confidence) → \(route.bin)\(why)")
         actions.append(.moveFlap(degrees: route.angleDegrees, startOperation()))
@@ -300,6 +378,8 @@ public struct BinStateMachine: Sendable {
             state = .routing(cycle, report, .dwelling(recorded: false))
             var actions: [Action] = [.note("flap at \(report.route.angleDegrees)° for \(report.route.bin); recording event, dwelling")]
             actions.append(.record(report, startOperation()))
+            actions += fill.itemRouted(to: report.route.bin).map(Action.alert)
+            actions.append(.persistFill(fill.persistent))
             actions += startTimer(.dwell, after: config.timing.dwell)
             return actions
         case .returning(let cycle):

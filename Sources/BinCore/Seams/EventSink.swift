@@ -6,4 +6,11 @@ public protocol EventSink: Sendable {
     func record(_ event: BinEvent) async throws
     /// Publishes the bin's current status (best effort, latest value wins).
     func publishStatus(_ status: BinStatus) async
+    /// Publishes a fill alert (at least once while the process runs; alerts are not kept across
+    /// a restart). The default implementation drops it.
+    func publishAlert(_ alert: BinAlert) async
+}
+
+extension EventSink {
+    public func publishAlert(_ alert: BinAlert) async {}
 }

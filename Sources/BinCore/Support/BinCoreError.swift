@@ -8,6 +8,8 @@ public struct BinCoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case mapContent
         /// The configuration is inconsistent (e.g. the fallback bin has no flap angle).
         case invalidConfig
+        /// A command or reading names a compartment the bin does not have.
+        case unknownCompartment
     }
 
     public var code: Code

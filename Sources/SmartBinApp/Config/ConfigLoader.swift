@@ -18,6 +18,7 @@ public enum ConfigLoader {
         "flap": ["home_deg", "angles"],
         "storage": ["data_dir", "outbox_max_mb"],
         "simulation": ["images", "rate", "script"],
+        "fill": ["capacity", "capacities", "nearly_full", "full", "rearm_margin", "policy", "emptied_drop"],
     ]
 
     /// Loads and validates the file at `path`.
@@ -105,6 +106,19 @@ public enum ConfigLoader {
                 config.simulation.images = try reader.string("images")
                 config.simulation.rate = try reader.double("rate", range: 0.001...1000) ?? config.simulation.rate
                 config.simulation.script = try reader.string("script")
+            case "fill":
+                config.controller.fill.capacity = try reader.int("capacity", range: 1...1_000_000)
+                if let capacities = try reader.capacities("capacities") { config.controller.fill.capacities = capacities }
+                config.controller.fill.nearlyFull = try reader.double("nearly_full", range: 0...1) ?? config.controller.fill.nearlyFull
+                config.controller.fill.full = try reader.double("full", range: 0...1) ?? config.controller.fill.full
+                config.controller.fill.rearmMargin = try reader.double("rearm_margin", range: 0...1) ?? config.controller.fill.rearmMargin
+                config.controller.fill.emptiedDrop = try reader.double("emptied_drop", range: 0...1) ?? config.controller.fill.emptiedDrop
+                if let policy = try reader.string("policy", oneOf: Set(FillConfig.FullPolicy.allCases.map(\.rawValue))) {
+                    config.controller.fill.policy = FillConfig.FullPolicy(rawValue: policy)!
+                }
+                guard config.controller.fill.nearlyFull <= config.controller.fill.full else {
+                    throw reader.problem("nearly_full", "(\(config.controller.fill.nearlyFull)) must not be above fill.full (\(config.controller.fill.full))")
+                }
             default:
                 break
             }
@@ -173,6 +187,19 @@ public enum ConfigLoader {
 
         func milliseconds(_ key: String, minimum: Int = 0) throws -> Duration? {
             try int(key, range: minimum...86_400_000).map { .milliseconds($0) }
+        }
+
+        func capacities(_ key: String) throws -> [String: Int]? {
+            guard let value = values[key] else { return nil }
+            guard let table = value.table else { throw problem(key, "must be a table of compartment = items") }
+            var capacities: [String: Int] = [:]
+            for name in table.keys {
+                guard let items = table[name]?.int, items >= 1 else {
+                    throw problem(key, "entry '\(name)' must be a whole number of items, at least 1")
+                }
+                capacities[name] = items
+            }
+            return capacities
         }
 
         func angles(_ key: String) throws -> [String: Double]? {

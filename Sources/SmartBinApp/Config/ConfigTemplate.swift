@@ -72,6 +72,17 @@ public enum ConfigTemplate {
     # data_dir = "/var/lib/smartbin" # outbox and models
     # outbox_max_mb = 64             # 1...65536
 
+    [fill]
+    # Fill levels and pick-up alerts (on smartbin/<fleet>/<bin_id>/alert). Without a capacity (or a
+    # fill sensor in the board profile) no level is estimated.
+    # capacity = 40                  # items every compartment holds; no default
+    # capacities = { recyclable = 60, other = 40 }   # per compartment, overrides capacity; no default
+    # nearly_full = 0.8              # alert thresholds, 0...1
+    # full = 0.95
+    # rearm_margin = 0.1             # a threshold alerts again only after the level fell this far below it
+    # policy = "keep_routing"        # full compartment: keep_routing, fallback (to fallback_bin) or refuse
+    # emptied_drop = 0.5             # a measured level falling this much at once counts as emptied
+    
     [simulation]
     # Only `smartbin simulate` reads these.
     # images = "/usr/share/smartbin/photos"          # default: the TrashNet sample photos when present

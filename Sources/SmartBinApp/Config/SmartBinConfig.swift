@@ -36,6 +36,12 @@ import BinCore
 /// | `simulation.images` | string | `../shared/data/trashnet` when present |
 /// | `simulation.rate` | float | 1.0 triggers per second |
 /// | `simulation.script` | string | none |
+/// | `fill.capacity` | integer | none (items every compartment holds; enables the count estimate) |
+/// | `fill.capacities` | table of integer | none (per compartment, overrides `fill.capacity`) |
+/// | `fill.nearly_full`, `fill.full` | float | 0.8, 0.95 (alert thresholds, 0...1) |
+/// | `fill.rearm_margin` | float | 0.1 (a threshold alerts again after the level fell this far below it) |
+/// | `fill.policy` | string | `keep_routing` (or `fallback`, `refuse`: what a full compartment's items do) |
+/// | `fill.emptied_drop` | float | 0.5 (a sensor level drop this large counts as emptied) |
 public struct SmartBinConfig: Sendable {
     public struct Bin: Sendable {
         public var id = "bin-1"

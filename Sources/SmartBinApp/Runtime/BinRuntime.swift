@@ -86,6 +86,7 @@ public struct BinRuntime: Sendable {
             identity: .init(binID: config.bin.id, firmware: SmartBinApp.firmwareVersion),
             triggers: parts.triggers, frames: parts.frames, classifier: EngineClassifier(slot: slot),
             flap: parts.flap, sink: sink, clock: ContinuousClock(), firstSeq: publisher.nextSequence,
+            fillStore: FillFileStore(directory: dataDirectory),
             wallClock: { Date().timeIntervalSince1970 }, logger: logger)
         let service = BinService(controller: controller, publisher: publisher, flushTimeout: flushTimeout,
                                  stopWhenTriggersEnd: stopWhenTriggersEnd, logger: logger)
@@ -95,6 +96,8 @@ public struct BinRuntime: Sendable {
             .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: ModelCommandService(updater: updater, client: publisher.client, layout: layout,
                                                pollInterval: .seconds(2), logger: logger),
+                  successTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: FillCommandService(controller: controller, client: publisher.client, layout: layout, logger: logger),
                   successTerminationBehavior: .gracefullyShutdownGroup),
         ]
         if let notify = SystemdNotifyService.fromEnvironment(logger: logger) {

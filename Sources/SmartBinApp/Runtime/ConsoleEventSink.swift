@@ -25,4 +25,11 @@ public struct ConsoleEventSink: EventSink {
     public func publishStatus(_ status: BinStatus) async {
         await inner.publishStatus(status)
     }
+
+    public func publishAlert(_ alert: BinAlert) async {
+        await inner.publishAlert(alert)
+        let line = String(format: "alert: %@ %@ at %.0f%% (%@, %d item(s))\n", alert.compartment, alert.kind.rawValue,
+                          alert.level * 100, alert.source.rawValue, alert.items)
+        FileHandle.standardOutput.write(Data(line.utf8))
+    }
 }

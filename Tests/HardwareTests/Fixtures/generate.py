@@ -60,3 +60,25 @@ def row(stride):
     return out
 open("bars_16x8.yuyv", "wb").write(b"".join(row(32) for _ in range(h)))
 open("bars_16x8_stride40.yuyv", "wb").write(b"".join(row(40) for _ in range(h)))
+
+# hcsr04_fill.edges: an HC-SR04 above a compartment (floor at 60 cm, full at 10 cm), four
+# readings of five pings each; 'reading <n>' starts each reading.
+fill = ["# HC-SR04 above a compartment; 'reading <n>' starts a reading of 5 pings; 'ping <ns>' = end of trigger"]
+readings = [
+    [59.6, 60.2, None, 60.0, 59.9],      # empty (one lost ping)
+    [35.1, 34.9, 35.0, 120.0, 35.2],     # half full (one stray echo)
+    [12.4, 12.5, 12.6, 12.5, 12.3],      # nearly full: 95 %
+    ["close"] * 5,                       # contents at the sensor: full
+]
+t = 20 * ns
+for n, series in enumerate(readings):
+    fill.append(f"reading {n + 1}")
+    for d in series:
+        fill.append(f"ping {t}")
+        if d == "close":
+            fill += [f"rising {t + 460_000}", f"falling {t + 460_000 + 80_000}"]
+        elif d is not None:
+            fill += [f"rising {t + 460_000}", f"falling {t + 460_000 + width_ns(d)}"]
+        t += 60_000_000
+    t += 1_000_000_000
+open("hcsr04_fill.edges", "w").write("\n".join(fill) + "\n")
