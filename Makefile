@@ -11,19 +11,23 @@ export PYTHON
 export SMARTBIN_TEST_MODELS := $(abspath $(MODELS))
 export SMARTBIN_BINARY := $(abspath $(SMARTBIN))
 
-.PHONY: help setup build models test demo bench clean
+.PHONY: help setup build dashboard models test demo bench clean
 
 help:
 	@echo "make demo   - simulated bin on the sample photos, publishing to a local MQTT broker"
 	@echo "make test   - build, generate test models, run all tests"
 	@echo "make bench  - fp32 latency against ONNX Runtime (1 and 2 threads)"
 	@echo "make build  - release build of smartbin"
+	@echo "make dashboard - release build of smartbin-dashboard"
 
 setup:
 	@tools/setup.sh
 
 build: setup
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --product smartbin
+
+dashboard: setup
+	$(SWIFT) build -c release --product smartbin-dashboard
 
 models: setup
 	@tools/make_test_models.sh $(MODELS)
