@@ -71,7 +71,7 @@ struct SimulatedFleetTests {
             let config = directory + "/bin.toml", script = directory + "/items.txt"
             try "[routing]\nconfidence_threshold = 1.0\n[timing]\nsettle_ms = 10\ndwell_ms = 50\n"
                 .write(toFile: config, atomically: true, encoding: .utf8)
-            try (String(repeating: "open\nwait 300ms\n", count: 5) + "wait 60s\n")
+            try (String(repeating: "open\nwait 1s\n", count: 5) + "wait 60s\n")
                 .write(toFile: script, atomically: true, encoding: .utf8)
             let child = try ChildProcess(EndToEnd.smartbin!, [
                 "simulate", "--config", config, "--broker", "127.0.0.1:\(harness.broker.port)", "--fleet", "sim",
