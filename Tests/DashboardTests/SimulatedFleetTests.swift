@@ -60,4 +60,49 @@ struct SimulatedFleetTests {
             #expect(try await eventually { try await DashboardHarness.status(http, bin: "sim-doomed") == "offline" })
         }
     }
+
+    @Test func simulatedBinFillsUpAndEmptyingClearsItsAlerts() async throws {
+        try await DashboardHarness.run { harness, http in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("smartbin-sim-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            // Confidence threshold 1.0: every item goes to the fallback compartment `other`;
+            // 5 items of capacity 5 cross 80 % at the fourth and 95 % at the fifth.
+            let config = directory + "/bin.toml", script = directory + "/items.txt"
+            try "[routing]\nconfidence_threshold = 1.0\n[timing]\nsettle_ms = 10\ndwell_ms = 50\n"
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            try (String(repeating: "open\nwait 1s\n", count: 5) + "wait 60s\n")
+                .write(toFile: script, atomically: true, encoding: .utf8)
+            let child = try ChildProcess(EndToEnd.smartbin!, [
+                "simulate", "--config", config, "--broker", "127.0.0.1:\(harness.broker.port)", "--fleet", "sim",
+                "--bin-id", "sim-fill", "--model", EndToEnd.tinyModel!, "--compartment-capacity", "5",
+                "--script", script, "--data-dir", directory + "/data"])
+            func bin() async throws -> [String: Any]? {
+                try await DashboardHarness.getArray(http, "/api/bins").first { $0["bin_id"] as? String == "sim-fill" }
+            }
+            func other(_ bin: [String: Any]?) -> [String: Any]? { (bin?["fill"] as? [String: Any])?["other"] as? [String: Any] }
+            #expect(try await eventually(timeout: .seconds(60)) {
+                other(try await bin())?["items"] as? Int == 5 && harness.metrics.snapshot.alertsIngested == 2
+            }, "the bin never filled up:\n\(child.output)")
+            let full = try await bin()
+            #expect(other(full)?["level"] as? Double == 1 && other(full)?["status"] as? String == "full")
+            #expect((full?["open_alerts"] as? [[String: Any]])?.compactMap { $0["kind"] as? String } == ["nearly_full", "full"])
+            let needs = try await DashboardHarness.getArray(http, "/api/needs_emptying")
+            #expect(needs.first?["bin_id"] as? String == "sim-fill" && needs.first?["kind"] as? String == "full")
+
+            try await BrokerSubscriber.publish(port: harness.broker.port, topic: "smartbin/sim/sim-fill/cmd/emptied",
+                                               payload: #"{"compartment": "other"}"#)
+            #expect(try await eventually(timeout: .seconds(10)) {
+                let now = try await bin()
+                return (now?["open_alerts"] as? [Any])?.isEmpty == true && other(now)?["level"] as? Double == 0
+            }, "emptying did not clear the alerts:\n\(child.output)")
+            #expect(try await DashboardHarness.getArray(http, "/api/needs_emptying").isEmpty)
+            let alerts = try await DashboardHarness.getArray(http, "/api/alerts?bin=sim-fill")
+            #expect(alerts.compactMap { $0["kind"] as? String } == ["emptied", "full", "nearly_full"])
+            let history = try await DashboardHarness.getArray(http, "/api/fill?bin=sim-fill&compartment=other")
+            #expect(history.compactMap { $0["level"] as? Double }.suffix(2) == [1, 0])
+            child.signal(SIGTERM)
+            #expect(await child.waitForExit(timeout: .seconds(20)))
+        }
+    }
 }

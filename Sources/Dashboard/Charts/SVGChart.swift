@@ -60,14 +60,15 @@ public enum SVGChart {
     }
 
     /// A line chart with a legend; `xFormat` labels the x axis (e.g. a time of day).
+    /// - Parameter yMax: the top of the y axis (a round ceiling of the data when nil).
     public static func lines(_ series: [Series], title: String, yFormat: (Double) -> String,
-                             xFormat: (Double) -> String) -> String {
+                             xFormat: (Double) -> String, yMax: Double? = nil) -> String {
         var svg = open(title: title)
         let all = series.flatMap(\.points)
         guard let minX = all.map(\.x).min(), let maxX = all.map(\.x).max() else {
             return svg + empty() + "</svg>"
         }
-        let maxY = niceCeiling(all.map(\.y).max() ?? 0)
+        let maxY = yMax ?? niceCeiling(all.map(\.y).max() ?? 0)
         svg += axes(yMax: maxY, yFormat: yFormat)
         let plotWidth = width - margin.left - margin.right
         let spanX = maxX > minX ? maxX - minX : 1

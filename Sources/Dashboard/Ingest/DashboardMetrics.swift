@@ -8,6 +8,10 @@ public final class DashboardMetrics: Sendable {
         public var eventsIngested = 0
         /// Events dropped because their id was already stored.
         public var duplicatesDropped = 0
+        /// Fill alerts stored for the first time.
+        public var alertsIngested = 0
+        /// Fill alerts dropped because their id was already stored.
+        public var alertDuplicatesDropped = 0
         /// Messages on contract topics that could not be decoded.
         public var malformedMessages = 0
         /// Availability and state changes recorded.
@@ -62,6 +66,10 @@ public final class DashboardMetrics: Sendable {
                "Classification events stored (first delivery of each event id).", "\(v.eventsIngested)")
         metric("smartbin_dashboard_events_duplicates_dropped_total", "counter",
                "Events dropped because their id was already stored (QoS 1 redelivery).", "\(v.duplicatesDropped)")
+        metric("smartbin_dashboard_alerts_ingested_total", "counter",
+               "Fill alerts stored (first delivery of each alert id).", "\(v.alertsIngested)")
+        metric("smartbin_dashboard_alerts_duplicates_dropped_total", "counter",
+               "Fill alerts dropped because their id was already stored.", "\(v.alertDuplicatesDropped)")
         metric("smartbin_dashboard_messages_malformed_total", "counter",
                "Messages on contract topics that could not be decoded.", "\(v.malformedMessages)")
         metric("smartbin_dashboard_bin_changes_total", "counter",

@@ -5,6 +5,8 @@ public struct FleetTopic: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         /// `…/event`: one classification (QoS 1 JSON).
         case event
+        /// `…/alert`: a fill alert (QoS 1 JSON, not retained).
+        case alert
         /// `…/available`: retained `online` / `offline` / `stopped`.
         case available
         /// `…/state`: retained status JSON.
@@ -34,6 +36,7 @@ public struct FleetTopic: Sendable, Hashable {
         binID = levels[2]
         switch Array(levels[3...]) {
         case ["event"]: kind = .event
+        case ["alert"]: kind = .alert
         case ["available"]: kind = .available
         case ["state"]: kind = .state
         case let rest where rest.count == 2 && rest[0] == "cmd" && !rest[1].isEmpty:

@@ -111,6 +111,8 @@ public struct Ingestor: Service {
             values.eventsIngested += result.inserted.count
             values.duplicatesDropped += result.duplicates
             values.binChanges += result.changes.count
+            values.alertsIngested += result.alertsInserted.count
+            values.alertDuplicatesDropped += result.alertDuplicates
             for event in result.inserted { metrics.recordLag(committedAt - event.timestamp, into: &values) }
         }
         if result.duplicates > 0 {
@@ -118,15 +120,19 @@ public struct Ingestor: Service {
         }
         for change in result.changes { feed.publish(.change(change)) }
         for event in result.inserted { feed.publish(.event(event)) }
+        for alert in result.alertsInserted { feed.publish(.alert(alert)) }
     }
 
     /// What to store for `message`: nil for topics outside the contract and for commands.
-    /// - Throws: `DashboardError` `.malformedMessage` for an undecodable event or state.
+    /// - Throws: `DashboardError` `.malformedMessage` for an undecodable event, alert or state.
     static func item(for message: MQTTClient.Message, prefix: String, receivedAt: Double) throws -> IngestItem? {
         guard let topic = FleetTopic(message.topic, prefix: prefix) else { return nil }
         switch topic.kind {
         case .event:
             return .event(try EventRecord(payload: message.payload, fleet: topic.fleet, binID: topic.binID,
+                                          receivedAt: receivedAt))
+        case .alert:
+            return .alert(try AlertRecord(payload: message.payload, fleet: topic.fleet, binID: topic.binID,
                                           receivedAt: receivedAt))
         case .available:
             // An empty retained payload clears the topic; it says nothing about the bin.

@@ -1,6 +1,6 @@
 import ServiceLifecycle
 
-/// Fans stored events and bin changes out to the open `/api/stream` connections.
+/// Fans stored events, fill alerts and bin changes out to the open `/api/stream` connections.
 ///
 /// Each subscriber gets its own stream that keeps the newest `bufferSize` messages, so a slow
 /// browser loses old feed entries instead of holding up ingest. As a `Service` it sends a
@@ -11,6 +11,7 @@ public final class LiveFeed: Service, Sendable {
     public enum Message: Sendable, Hashable {
         case event(EventRecord)
         case change(BinChange)
+        case alert(AlertRecord)
         case heartbeat
     }
 

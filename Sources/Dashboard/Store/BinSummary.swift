@@ -1,5 +1,7 @@
+import BinCore
+
 /// What the dashboard knows about one bin: its retained availability and state, its last
-/// event and its counts.
+/// event, its counts and its open fill alerts.
 public struct BinSummary: Sendable, Hashable {
     public var binID: String
     public var fleet: String
@@ -21,13 +23,18 @@ public struct BinSummary: Sendable, Hashable {
     public var itemsToday: Int
     /// Stored events per compartment (route), all time.
     public var counts: [String: Int]
+    /// Open `nearly_full`/`full` alerts, oldest first.
+    public var openAlerts: [AlertRecord]
+    /// Every compartment's fill from the retained state (empty when it carries none).
+    public var fill: [String: CompartmentFill] { stateJSON.flatMap { FillFields.decode($0)?.fill } ?? [:] }
     /// Stored events, all time.
     public var eventsTotal: Int { counts.values.reduce(0, +) }
 
     public init(binID: String, fleet: String, availability: String? = nil, availabilityAt: Double? = nil,
                 stateJSON: String? = nil, stateName: String? = nil, faultReason: String? = nil,
                 lastEventTimestamp: Double? = nil, lastEventLabel: String? = nil,
-                lastEventRoute: String? = nil, itemsToday: Int = 0, counts: [String: Int] = [:]) {
+                lastEventRoute: String? = nil, itemsToday: Int = 0, counts: [String: Int] = [:],
+                openAlerts: [AlertRecord] = []) {
         self.binID = binID
         self.fleet = fleet
         self.availability = availability
@@ -40,6 +47,7 @@ public struct BinSummary: Sendable, Hashable {
         self.lastEventRoute = lastEventRoute
         self.itemsToday = itemsToday
         self.counts = counts
+        self.openAlerts = openAlerts
     }
 
     /// One word for the fleet page: `fault` or `maintenance` when the bin is online and its

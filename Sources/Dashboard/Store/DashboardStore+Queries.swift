@@ -27,6 +27,8 @@ extension DashboardStore {
                                     arguments: [day] + arguments) {
             today[row["bin_id"]] = row["n"]
         }
+        var open: [String: [AlertRecord]] = [:]
+        for alert in try fetchOpenAlerts(db, bin: binID) { open[alert.binID, default: []].append(alert) }
         return try Row.fetchAll(db, sql: "SELECT * FROM bin" + filter + " ORDER BY fleet, bin_id",
                                 arguments: arguments).map { row in
             let id: String = row["bin_id"]
@@ -35,7 +37,7 @@ extension DashboardStore {
                               stateName: row["state_name"], faultReason: row["fault_reason"],
                               lastEventTimestamp: row["last_event_ts"], lastEventLabel: row["last_event_label"],
                               lastEventRoute: row["last_event_route"], itemsToday: today[id] ?? 0,
-                              counts: counts[id] ?? [:])
+                              counts: counts[id] ?? [:], openAlerts: open[id] ?? [])
         }
     }
 

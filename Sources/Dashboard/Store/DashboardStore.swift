@@ -1,5 +1,7 @@
+import BinCore
 import Foundation
 import GRDB
+import Telemetry
 
 /// The dashboard's history in one SQLite file (GRDB `DatabasePool`, WAL mode): every event
 /// (de-duplicated by its id), every availability and state change, and per-bin summaries kept
@@ -7,7 +9,8 @@ import GRDB
 ///
 /// Tables (see `migrator`): `event` (UNIQUE `id`, indexed on `(bin_id, ts)` and `ts`),
 /// `bin` (one row per bin: availability, state, last event), `bin_route_count` and
-/// `bin_day_count` (counters), `bin_change` (availability/state history).
+/// `bin_day_count` (counters), `bin_change` (availability/state history), `alert` (fill alerts,
+/// UNIQUE `id`, open until emptied) and `fill_sample` (per-compartment fill history).
 ///
 /// Writes are serialised by GRDB; reads run concurrently with them (WAL). Every call blocks a
 /// GRDB queue, not the caller's thread: the `async` variants suspend.
@@ -98,6 +101,42 @@ public final class DashboardStore: Sendable {
                 CREATE INDEX bin_change_bin_at ON bin_change(bin_id, at);
                 """)
         }
+        migrator.registerMigration("v2-fill") { db in
+            // `alert`: every fill alert once (UNIQUE id). A nearly_full/full alert is open until
+            // an `emptied` alert of the same compartment with a later or equal `ts` closes it
+            // (`cleared_at` = that alert's ts, `cleared_by` = its id).
+            // `fill_sample`: one row per change of a compartment's level, items or status in the
+            // retained state, at the state's `ts`.
+            try db.execute(sql: """
+                CREATE TABLE alert (
+                    rowid INTEGER PRIMARY KEY,
+                    id TEXT NOT NULL UNIQUE,
+                    fleet TEXT NOT NULL,
+                    bin_id TEXT NOT NULL,
+                    compartment TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    ts REAL NOT NULL,
+                    received_at REAL NOT NULL,
+                    level REAL NOT NULL,
+                    payload TEXT NOT NULL,
+                    cleared_at REAL,
+                    cleared_by TEXT
+                );
+                CREATE INDEX alert_bin_compartment_ts ON alert(bin_id, compartment, ts);
+                CREATE INDEX alert_ts ON alert(ts);
+                CREATE INDEX alert_open ON alert(bin_id) WHERE cleared_at IS NULL AND kind != 'emptied';
+                CREATE TABLE fill_sample (
+                    rowid INTEGER PRIMARY KEY,
+                    bin_id TEXT NOT NULL,
+                    compartment TEXT NOT NULL,
+                    ts REAL NOT NULL,
+                    level REAL NOT NULL,
+                    items INTEGER NOT NULL,
+                    status TEXT NOT NULL
+                );
+                CREATE INDEX fill_sample_bin_compartment_ts ON fill_sample(bin_id, compartment, ts);
+                """)
+        }
         return migrator
     }
 
@@ -153,6 +192,13 @@ public final class DashboardStore: Sendable {
                     """, arguments: [event.binID, utcDay(event.timestamp)])
                 result.inserted.append(event)
 
+            case .alert(let alert):
+                guard try insert(alert, into: db) else {
+                    result.alertDuplicates += 1
+                    continue
+                }
+                result.alertsInserted.append(alert)
+
             case .availability(let fleet, let binID, let value, let at):
                 try ensureBin(binID, fleet: fleet, at: at, in: db)
                 let current = try String.fetchOne(db, sql: "SELECT availability FROM bin WHERE bin_id = ?",
@@ -175,10 +221,58 @@ public final class DashboardStore: Sendable {
                     """, arguments: [json, fields.state, fields.faultReason, at, binID])
                 try db.execute(sql: "INSERT INTO bin_change (bin_id, kind, value, at) VALUES (?, 'state', ?, ?)",
                                arguments: [binID, json, at])
+                try recordFill(binID: binID, json: json, receivedAt: at, in: db)
                 result.changes.append(BinChange(binID: binID, fleet: fleet, kind: .state, value: json, at: at))
             }
         }
         return result
+    }
+
+    /// Inserts `alert` unless its id is stored; an `emptied` alert closes the compartment's
+    /// open alerts raised at or before it, and a threshold alert that arrives after the
+    /// emptying that followed it (a late redelivery) is stored already closed.
+    /// - Returns: false for a duplicate id.
+    private static func insert(_ alert: AlertRecord, into db: Database) throws -> Bool {
+        try db.execute(sql: """
+            INSERT INTO alert (id, fleet, bin_id, compartment, kind, ts, received_at, level, payload)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
+            """, arguments: [alert.id, alert.fleet, alert.binID, alert.compartment, alert.kind.rawValue,
+                             alert.timestamp, alert.receivedAt, alert.level, alert.payload])
+        guard db.changesCount == 1 else { return false }
+        try ensureBin(alert.binID, fleet: alert.fleet, at: alert.receivedAt, in: db)
+        if alert.opensPickUp {
+            try db.execute(sql: """
+                UPDATE alert SET (cleared_at, cleared_by) = (
+                    SELECT ts, id FROM alert e WHERE e.bin_id = ?1 AND e.compartment = ?2 AND e.kind = 'emptied'
+                    AND e.ts >= ?3 ORDER BY e.ts LIMIT 1)
+                WHERE id = ?4 AND EXISTS (
+                    SELECT 1 FROM alert e WHERE e.bin_id = ?1 AND e.compartment = ?2 AND e.kind = 'emptied' AND e.ts >= ?3)
+                """, arguments: [alert.binID, alert.compartment, alert.timestamp, alert.id])
+        } else {
+            try db.execute(sql: """
+                UPDATE alert SET cleared_at = ?, cleared_by = ?
+                WHERE bin_id = ? AND compartment = ? AND kind != 'emptied' AND cleared_at IS NULL AND ts <= ?
+                """, arguments: [alert.timestamp, alert.id, alert.binID, alert.compartment, alert.timestamp])
+        }
+        return true
+    }
+
+    /// Appends a `fill_sample` row for every compartment of the state document `json` whose
+    /// level, items or status differs from its latest row. A state without a decodable `fill`
+    /// records nothing.
+    private static func recordFill(binID: String, json: String, receivedAt: Double, in db: Database) throws {
+        guard let decoded = FillFields.decode(json) else { return }
+        for (compartment, value) in decoded.fill.sorted(by: { $0.key < $1.key }) {
+            let last = try Row.fetchOne(db, sql: """
+                SELECT level, items, status FROM fill_sample WHERE bin_id = ? AND compartment = ?
+                ORDER BY ts DESC, rowid DESC LIMIT 1
+                """, arguments: [binID, compartment])
+            if let last, last["level"] as Double == value.level, last["items"] as Int == value.items,
+               last["status"] as String == value.status { continue }
+            try db.execute(sql: """
+                INSERT INTO fill_sample (bin_id, compartment, ts, level, items, status) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [binID, compartment, decoded.timestamp ?? receivedAt, value.level, value.items, value.status])
+        }
     }
 
     private static func ensureBin(_ binID: String, fleet: String, at: Double, in db: Database) throws {
@@ -209,6 +303,18 @@ public final class DashboardStore: Sendable {
         } catch {
             throw DashboardError(.database, "\(path): reading: \(error)")
         }
+    }
+}
+
+/// The fill of a retained `…/state` document, through Telemetry's decoder.
+enum FillFields {
+    /// Every compartment's fill and the document's `ts`; nil when the document does not decode
+    /// (an older or foreign state) or carries no fill.
+    static func decode(_ json: String) -> (fill: [String: CompartmentFill], timestamp: Double?)? {
+        guard let decoded = try? EventEncoding.decodeStatus(Array(json.utf8)), !decoded.status.fill.isEmpty else {
+            return nil
+        }
+        return (decoded.status.fill, decoded.timestamp)
     }
 }
 

@@ -2,6 +2,8 @@
 public enum IngestItem: Sendable, Hashable {
     /// A classification event (`…/event`).
     case event(EventRecord)
+    /// A fill alert (`…/alert`).
+    case alert(AlertRecord)
     /// An `…/available` payload received at `at` (seconds since the epoch).
     case availability(fleet: String, binID: String, value: String, at: Double)
     /// A `…/state` JSON document received at `at`.
@@ -40,6 +42,10 @@ public struct IngestResult: Sendable, Hashable {
     public var duplicates = 0
     /// Availability and state changes recorded.
     public var changes: [BinChange] = []
+    /// Fill alerts stored for the first time, in arrival order.
+    public var alertsInserted: [AlertRecord] = []
+    /// Alerts whose id was already stored, dropped.
+    public var alertDuplicates = 0
 
     public init() {}
 }

@@ -5,7 +5,9 @@ import Telemetry
 /// bin's recent events (class distribution, routing split, confidence histogram, latency
 /// p50/p90 and fallback rate over time), then its recent availability/state changes.
 enum BinPage {
-    static func render(bin: BinSummary, stats: BinStatistics, changes: [BinChange], now: Double) -> String {
+    /// - Parameter fill: the bin's fill history, oldest first (one chart per compartment).
+    static func render(bin: BinSummary, stats: BinStatistics, changes: [BinChange], fill: [FillSample] = [],
+                       now: Double) -> String {
         let percent = { (value: Double) in String(format: "%.0f%%", value * 100) }
         let ms = { (value: Double) in String(format: value < 10 ? "%.1f" : "%.0f", value) + " ms" }
         let window = stats.windows.count > 1 ? stats.windows[1].start - stats.windows[0].start : 0
@@ -48,7 +50,9 @@ enum BinPage {
             <div class="grid">
             """
         for chart in charts { body += "<div class=\"card\">\(chart)</div>" }
-        body += "</div><h2>Recent availability and state changes</h2>"
+        body += "</div>"
+        body += fillSection(bin: bin, history: fill, percent: percent, timeFormat: timeFormat)
+        body += "<h2>Recent availability and state changes</h2>"
         if changes.isEmpty {
             body += "<p class=\"muted\">none recorded</p>"
         } else {
@@ -69,7 +73,47 @@ enum BinPage {
             }
             body += "</tbody></table>"
         }
-        body += "<p class=\"muted\">JSON: <a href=\"/api/events?bin=\(HTML.pathComponent(bin.binID))&amp;limit=100\">recent events</a></p>"
+        let id = HTML.pathComponent(bin.binID)
+        body += "<p class=\"muted\">JSON: <a href=\"/api/events?bin=\(id)&amp;limit=100\">recent events</a>,"
+            + " <a href=\"/api/alerts?bin=\(id)\">alerts</a>, <a href=\"/api/fill?bin=\(id)\">fill history</a></p>"
         return HTML.page(title: "Bin \(bin.binID) — SmartBin", body: body)
+    }
+
+    /// Colour of a fill status (the fleet page's bars use the same).
+    static func fillColor(_ status: String) -> String {
+        switch status {
+        case "full": return "#b03a2e"
+        case "nearly_full": return "#d68910"
+        default: return "#2e8b57"
+        }
+    }
+
+    /// "Fill levels": each compartment's current fill, its open alerts and its history as a
+    /// line chart (0–100 %), coloured by its current status.
+    static func fillSection(bin: BinSummary, history: [FillSample], percent: (Double) -> String,
+                            timeFormat: @escaping (Double) -> String) -> String {
+        let current = bin.fill
+        let compartments = Set(current.keys).union(history.map(\.compartment)).sorted()
+        guard !compartments.isEmpty else { return "" }
+        let byCompartment = Dictionary(grouping: history, by: \.compartment)
+        var html = "<h2>Fill levels</h2>"
+        if !bin.openAlerts.isEmpty {
+            html += "<p class=\"kv\">open alerts: " + bin.openAlerts.map { alert in
+                "<span class=\"fillstatus \(HTML.escape(alert.kind.rawValue))\">\(HTML.escape(alert.compartment)) "
+                    + "\(HTML.escape(alert.kind.rawValue)) \(percent(alert.level)) since \(HTML.escape(RFC3339.format(alert.timestamp)))</span>"
+            }.joined(separator: " ") + "</p>"
+        }
+        html += "<div class=\"grid\">"
+        for compartment in compartments {
+            let samples = byCompartment[compartment] ?? []
+            let status = current[compartment]?.status ?? samples.last?.status ?? "ok"
+            let level = current[compartment]?.level ?? samples.last?.level
+            let title = "Fill: \(compartment)" + (level.map { " — \(percent($0)) (\(status))" } ?? "")
+            let chart = SVGChart.lines([
+                .init(name: "level", color: fillColor(status), points: samples.map { ($0.timestamp, $0.level) }),
+            ], title: title, yFormat: percent, xFormat: timeFormat, yMax: 1)
+            html += "<div class=\"card\" data-compartment=\"\(HTML.escape(compartment))\">\(chart)</div>"
+        }
+        return html + "</div>"
     }
 }

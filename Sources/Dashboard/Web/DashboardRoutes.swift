@@ -8,7 +8,9 @@ import Telemetry
 /// The dashboard's HTTP endpoints (Hummingbird 2).
 ///
 /// Pages: `/` (fleet, live), `/bins/<id>` (charts). JSON: `GET /api/bins`,
-/// `GET /api/bins/<id>`, `GET /api/events?bin=&since=&limit=&order=`, `GET /api/stream`
+/// `GET /api/bins/<id>`, `GET /api/events?bin=&since=&limit=&order=`,
+/// `GET /api/alerts?bin=&since=&limit=`, `GET /api/fill?bin=&compartment=&since=&limit=`,
+/// `GET /api/needs_emptying`, `GET /api/stream`
 /// (server-sent events), `GET /metrics` (Prometheus text), `GET /healthz`. Commands:
 /// `POST /api/bins/<id>/cmd/<flap_test|maintenance>` with `Authorization: Bearer <token>`,
 /// answered 403 when no admin token is configured (read-only mode).
@@ -20,6 +22,8 @@ public struct DashboardRoutes: Sendable {
     public static let maxEventLimit = 10_000
     /// Events charted on a bin page.
     public static let chartedEvents = 5000
+    /// Fill samples (all compartments together) charted on a bin page.
+    public static let chartedFillSamples = 5000
 
     public let store: DashboardStore
     public let feed: LiveFeed
@@ -63,6 +67,11 @@ public struct DashboardRoutes: Sendable {
             return Self.json(json.text)
         }
         router.get("/api/events") { request, _ in try await self.events(request) }
+        router.get("/api/alerts") { request, _ in try await self.alerts(request) }
+        router.get("/api/fill") { request, _ in try await self.fillHistory(request) }
+        router.get("/api/needs_emptying") { _, _ in
+            Self.json(NeedsEmptying.jsonArray(NeedsEmptying.list(try await self.store.bins(now: self.now()))))
+        }
         router.get("/api/stream") { _, _ in self.stream() }
         router.get("/metrics") { _, _ in try await self.prometheus() }
         router.get("/healthz") { _, _ in Self.text("ok\n") }
@@ -88,7 +97,8 @@ public struct DashboardRoutes: Sendable {
         }
         let points = try await store.eventPoints(bin: id, limit: Self.chartedEvents)
         let changes = try await store.changes(bin: id, limit: 20)
-        return Self.html(BinPage.render(bin: bin, stats: BinStatistics(points), changes: changes, now: now))
+        let fill = try await store.fillHistory(bin: id, compartment: nil, since: nil, limit: Self.chartedFillSamples)
+        return Self.html(BinPage.render(bin: bin, stats: BinStatistics(points), changes: changes, fill: fill, now: now))
     }
 
     /// `GET /api/events`: a JSON array of stored events exactly as published.
@@ -127,6 +137,50 @@ public struct DashboardRoutes: Sendable {
         }
         body += "]"
         return Self.json(body)
+    }
+
+    /// `GET /api/alerts`: a JSON array of stored fill alerts exactly as published, newest first.
+    /// `bin` (optional); `since` (RFC 3339, inclusive, on the alert's `ts`); `limit` 1…10000,
+    /// default 100.
+    func alerts(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        let payloads = try await store.alertPayloads(bin: query["bin"].map(String.init),
+                                                     since: try Self.since(query["since"]),
+                                                     limit: try Self.limit(query["limit"]))
+        return Self.json("[" + payloads.joined(separator: ",") + "]")
+    }
+
+    /// `GET /api/fill`: a bin's fill history (`bin` required; `compartment` optional; `since`
+    /// RFC 3339 inclusive; `limit` 1…10000, default 10000 — the newest samples), oldest first.
+    func fillHistory(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        guard let bin = query["bin"].map(String.init), !bin.isEmpty else {
+            throw HTTPError(.badRequest, message: "bin: required")
+        }
+        let samples = try await store.fillHistory(bin: bin, compartment: query["compartment"].map(String.init),
+                                                  since: try Self.since(query["since"]),
+                                                  limit: try Self.limit(query["limit"], default: Self.maxEventLimit))
+        return Self.json(FillSample.jsonArray(samples))
+    }
+
+    /// The `since` parameter: nil when absent.
+    /// - Throws: a 400 naming the parameter when it is not RFC 3339.
+    static func since(_ text: Substring?) throws -> Double? {
+        guard let text else { return nil }
+        guard let parsed = RFC3339.parse(String(text)) else {
+            throw HTTPError(.badRequest, message: "since: not an RFC 3339 timestamp: \(text)")
+        }
+        return parsed
+    }
+
+    /// The `limit` parameter, 1…`maxEventLimit`.
+    /// - Throws: a 400 naming the parameter when it is out of range or not an integer.
+    static func limit(_ text: Substring?, default fallback: Int = defaultEventLimit) throws -> Int {
+        guard let text else { return fallback }
+        guard let parsed = Int(text), (1...maxEventLimit).contains(parsed) else {
+            throw HTTPError(.badRequest, message: "limit: expected an integer from 1 to \(maxEventLimit), got \(text)")
+        }
+        return parsed
     }
 
     /// `GET /api/stream`: server-sent events until the client goes or the feed finishes.

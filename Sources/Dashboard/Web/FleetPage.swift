@@ -1,9 +1,11 @@
-/// The fleet page (`/`): one row per bin and a live feed of events.
+/// The fleet page (`/`): the compartments that need emptying, one row per bin (with a fill
+/// bar per compartment) and a live feed of events.
 ///
 /// The page carries the current bins and the newest events as JSON, renders them with a small
 /// script and then follows `/api/stream` (server-sent events): new events are prepended to the
 /// feed and update their bin's row (last event, items today, counts); availability and state
-/// changes update the status badge. No reload, no external resources.
+/// changes update the status badge and the fill bars; fill alerts (`bin_alert`) update the
+/// "needs emptying" list, sorted as `NeedsEmptying.list` sorts. No reload, no external resources.
 enum FleetPage {
     /// - Parameters:
     ///   - bins: the `/api/bins` array.
@@ -18,8 +20,10 @@ enum FleetPage {
         let initial = "window.__BINS__=\(escapeScript(BinSummary.jsonArray(bins)));window.__FEED__=\(escapeScript(feed.text));"
         let body = """
             <h1>Fleet <span class="muted" id="summary"></span></h1>
+            <h2>Needs emptying</h2>
+            <ol class="needs" id="needs"></ol>
             <table id="bins"><thead><tr><th>Bin</th><th>Fleet</th><th>Status</th><th>Last event</th>
-            <th>Items today</th><th>Per compartment</th></tr></thead><tbody></tbody></table>
+            <th>Items today</th><th>Per compartment</th><th>Fill</th></tr></thead><tbody></tbody></table>
             <h2>Live events</h2>
             <ul class="feed" id="feed"></ul>
             """
@@ -61,7 +65,51 @@ enum FleetPage {
             "<td><span class=\"badge " + esc(st) + "\">" + esc(st) + "</span>" + reason + "</td>" +
             "<td class=\"last\">" + last + "</td>" +
             "<td class=\"today\">" + (b.items_today||0) + "</td>" +
-            "<td class=\"counts\">" + counts + "</td>";
+            "<td class=\"counts\">" + counts + "</td>" +
+            "<td class=\"fill\">" + fillHTML(b) + "</td>";
+        }
+        function pct(x){ return Math.round((Number(x)||0)*100) + "%"; }
+        function fillHTML(b){
+          var f = b.fill || {};
+          return Object.keys(f).sort().map(function(k){
+            var c = f[k], st = c.status || "ok", w = Math.max(0, Math.min(100, Math.round((Number(c.level)||0)*100)));
+            return "<div class=\"fillrow\" data-compartment=\"" + esc(k) + "\" data-status=\"" + esc(st) + "\" title=\"" +
+              esc(k + ": " + pct(c.level) + " (" + st + "), " + c.items + (c.capacity != null ? "/" + c.capacity : "") + " items") + "\">" +
+              "<span class=\"fname\">" + esc(k) + "</span><span class=\"fbar\"><span class=\"flevel " + esc(st) +
+              "\" style=\"width:" + w + "%\"></span></span><span class=\"fpct\">" + pct(c.level) + "</span></div>";
+          }).join("");
+        }
+        // The same order as NeedsEmptying.list: full first, then level (highest first), then
+        // the oldest open alert, then bin and compartment.
+        function needsList(){
+          var out = [];
+          Object.keys(bins).forEach(function(id){
+            var b = bins[id], groups = {};
+            (b.open_alerts||[]).forEach(function(a){ (groups[a.compartment] = groups[a.compartment] || []).push(a); });
+            Object.keys(groups).forEach(function(k){
+              var as = groups[k], cur = (b.fill||{})[k];
+              var full = as.some(function(a){ return a.kind === "full"; }) || (cur && cur.status === "full");
+              var level = cur ? Number(cur.level) : Math.max.apply(null, as.map(function(a){ return Number(a.level); }));
+              var since = as.map(function(a){ return a.ts; }).sort()[0];
+              out.push({bin_id:id, compartment:k, kind: full ? "full" : "nearly_full", level: level, since: since});
+            });
+          });
+          out.sort(function(a, b){
+            if ((a.kind === "full") !== (b.kind === "full")) return a.kind === "full" ? -1 : 1;
+            if (a.level !== b.level) return b.level - a.level;
+            if (a.since !== b.since) return Date.parse(a.since) - Date.parse(b.since);
+            return a.bin_id < b.bin_id ? -1 : a.bin_id > b.bin_id ? 1 : (a.compartment < b.compartment ? -1 : a.compartment > b.compartment ? 1 : 0);
+          });
+          return out;
+        }
+        function renderNeeds(){
+          var list = needsList(), ol = document.getElementById("needs");
+          ol.innerHTML = list.length ? list.map(function(n){
+            return "<li data-bin=\"" + esc(n.bin_id) + "\" data-compartment=\"" + esc(n.compartment) + "\">" +
+              "<span class=\"fillstatus " + esc(n.kind) + "\">" + esc(n.kind.replace("_"," ")) + "</span> " +
+              "<a href=\"/bins/" + encodeURIComponent(n.bin_id) + "\">" + esc(n.bin_id) + "</a> " + esc(n.compartment) +
+              " <b>" + pct(n.level) + "</b> <span class=\"muted\">since " + esc(String(n.since).replace("T"," ").replace("Z"," UTC")) + "</span></li>";
+          }).join("") : "<li class=\"muted\">nothing to empty</li>";
         }
         function renderRow(b){
           var tr = document.getElementById("bin-" + b.bin_id);
@@ -91,11 +139,13 @@ enum FleetPage {
         }
         function bin(id, fleet){
           return bins[id] || (bins[id] = {bin_id:id, fleet:fleet, availability:null, state:null,
-                               last_event:null, last_event_ts:null, items_today:0, counts:{}, events_total:0});
+                               last_event:null, last_event_ts:null, items_today:0, counts:{}, events_total:0,
+                               fill:{}, open_alerts:[]});
         }
         Object.keys(bins).sort().forEach(function(id){ renderRow(bins[id]); });
         (window.__FEED__||[]).forEach(function(e){ feed.appendChild(feedItem(e, false)); });
         summary();
+        renderNeeds();
 
         if (!window.EventSource) { conn.textContent = "live updates unavailable"; return; }
         var source = new EventSource("/api/stream");
@@ -114,9 +164,23 @@ enum FleetPage {
         });
         source.addEventListener("bin_change", function(m){
           var d = JSON.parse(m.data), b = bin(d.bin_id, d.fleet);
-          if (d.kind === "availability") b.availability = d.value; else b.state = d.value;
+          if (d.kind === "availability") b.availability = d.value;
+          else { b.state = d.value; b.fill = (d.value && d.value.fill) || {}; }
           renderRow(b);
           summary();
+          renderNeeds();
+        });
+        source.addEventListener("bin_alert", function(m){
+          var d = JSON.parse(m.data), a = d.alert, b = bin(d.bin_id, d.fleet);
+          b.open_alerts = b.open_alerts || [];
+          if (a.kind === "emptied") {
+            var t = Date.parse(a.ts);
+            b.open_alerts = b.open_alerts.filter(function(o){ return o.compartment !== a.compartment || Date.parse(o.ts) > t; });
+          } else if (!b.open_alerts.some(function(o){ return o.id === a.id; })) {
+            b.open_alerts.push(a);
+          }
+          renderRow(b);
+          renderNeeds();
         });
         })();
         """#

@@ -71,5 +71,13 @@ enum HTML {
         .chart{width:100%;height:auto}
         .kv span{margin-right:18px}
         .muted{color:#777}.conn{font-size:12px}
+        .fillrow{display:flex;align-items:center;gap:6px;font-size:12px;white-space:nowrap}
+        .fname{width:80px;overflow:hidden;text-overflow:ellipsis}.fpct{width:36px;text-align:right}
+        .fbar{display:inline-block;width:110px;height:10px;background:#e6e8e6;border-radius:3px;overflow:hidden}
+        .flevel{display:block;height:100%;background:#2e8b57}
+        .flevel.nearly_full,.fillstatus.nearly_full{background:#d68910}.flevel.full,.fillstatus.full{background:#b03a2e}
+        .fillstatus{display:inline-block;padding:1px 7px;border-radius:9px;font-size:12px;color:#fff;background:#2e8b57}
+        .needs{background:#fff;border:1px solid #e3e3e3;margin:0 0 14px;padding:6px 6px 6px 30px}
+        .needs li{padding:3px 0}
         """
 }

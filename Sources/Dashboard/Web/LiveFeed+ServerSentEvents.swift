@@ -1,7 +1,8 @@
 extension LiveFeed.Message {
     /// The server-sent event for this message: `event: bin_event` with
     /// `{"fleet","bin_id","event":<payload as published>}`, `event: bin_change` with
-    /// `{"fleet","bin_id","kind":"availability"|"state","value":<word or state JSON>}`, or a
+    /// `{"fleet","bin_id","kind":"availability"|"state","value":<word or state JSON>}`,
+    /// `event: bin_alert` with `{"fleet","bin_id","alert":<payload as published>}`, or a
     /// `: ping` comment for a heartbeat.
     var serverSentEvent: String {
         switch self {
@@ -26,6 +27,14 @@ extension LiveFeed.Message {
             }
             json.endObject()
             return "event: bin_change\ndata: \(Self.oneLine(json.text))\n\n"
+        case .alert(let alert):
+            var json = JSONText()
+            json.beginObject()
+            json.key("fleet"); json.string(alert.fleet)
+            json.key("bin_id"); json.string(alert.binID)
+            json.key("alert"); json.raw(alert.payload)
+            json.endObject()
+            return "event: bin_alert\ndata: \(Self.oneLine(json.text))\n\n"
         case .heartbeat:
             return ": ping\n\n"
         }
