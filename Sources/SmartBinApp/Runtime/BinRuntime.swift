@@ -55,6 +55,15 @@ public struct BinRuntime {
         return loaded
     }
 
+    /// Loads another model file with the configured labels, preset and threads (`cmd/reload_model`).
+    var makeModel: @Sendable (String) throws -> LoadedModel {
+        let model = config.model
+        return { path in
+            try LoadedModel(path: path, labelsPath: model.labels,
+                            preset: model.preset.flatMap(ChannelPreset.init(rawValue:)), threads: model.threads)
+        }
+    }
+
     /// Runs the bin with `parts` until the triggers end (when `stopWhenTriggersEnd`) or a signal.
     /// - Returns: events still waiting in the outbox for the broker.
     public func run(_ parts: Parts, stopWhenTriggersEnd: Bool) async throws -> Int {
@@ -65,13 +74,15 @@ public struct BinRuntime {
                                                outboxDirectory: dataDirectory + "/outbox",
                                                outboxMaxBytes: config.storage.outboxMaxMegabytes << 20, logger: logger)
         let sink = ConsoleEventSink(inner: publisher, onRecorded: parts.onRecorded)
+        let classifier = ReloadableClassifier(loaded: loaded, makeModel: makeModel)
         let controller = try BinController(
             config: config.controller, labels: loaded.labels,
             identity: .init(binID: config.bin.id, firmware: SmartBinApp.firmwareVersion),
-            triggers: parts.triggers, frames: parts.frames, classifier: EngineClassifier(loaded: loaded),
+            triggers: parts.triggers, frames: parts.frames, classifier: classifier,
             flap: parts.flap, sink: sink, clock: ContinuousClock(), firstSeq: publisher.nextSequence,
             wallClock: { Date().timeIntervalSince1970 }, logger: logger)
-        let service = BinService(controller: controller, publisher: publisher, flushTimeout: flushTimeout,
+        let commands = makeCommandRouter(layout: layout, controller: controller, classifier: classifier, flap: parts.flap)
+        let service = BinService(controller: controller, publisher: publisher, commands: commands, flushTimeout: flushTimeout,
                                  stopWhenTriggersEnd: stopWhenTriggersEnd, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
@@ -86,12 +97,21 @@ public struct BinRuntime {
 struct BinService: Service {
     let controller: BinController
     let publisher: MQTTEventPublisher
+    let commands: CommandRouter?
     let flushTimeout: Duration
     let stopWhenTriggersEnd: Bool
     let logger: Logger
 
     func run() async throws {
         try await publisher.start()
+        let commandTask = commands.map { router in
+            Task { [publisher, logger] in
+                do { try await router.run(client: publisher.client) } catch {
+                    logger.error("commands unavailable: \(error)")
+                }
+            }
+        }
+        defer { commandTask?.cancel() }
         await cancelWhenGracefulShutdown { [controller, stopWhenTriggersEnd] in
             await controller.run(stopWhenTriggersEnd: stopWhenTriggersEnd)
         }
