@@ -78,5 +78,8 @@ let package = Package(
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "BinCore", "BinTestKit"]),
         .testTarget(name: "HardwareTests", dependencies: ["Hardware", "BinCore"]),
         .testTarget(name: "IntegrationTests", dependencies: ["SmartBinApp", "BinCore", "BinTestKit"]),
+        .testTarget(name: "ReliabilityTests", dependencies: ["Telemetry", "BinCore", "BinTestKit", "SmartBinApp",
+                                                             "Imaging", "Simulation",
+                                                             .product(name: "Logging", package: "swift-log")]),
     ]
 )

@@ -50,8 +50,10 @@ public enum EventEncoding {
     /// Encodes a status as the retained `…/state` payload:
     /// `schema, state, fault_reason (string or null), counts{bin: n} (sorted by bin),
     /// model{name,sha256,precision} or null, uptime_s, triggers_during_cycle, ts`.
+    /// With `outbox`, an `outbox{pending,bytes,max_bytes,fill,near_full,rejected_full}` object
+    /// follows `triggers_during_cycle`.
     /// - Parameter timestamp: seconds since the epoch when the status was taken.
-    public static func encode(_ status: BinStatus, timestamp: Double) -> [UInt8] {
+    public static func encode(_ status: BinStatus, timestamp: Double, outbox: Outbox.Metrics? = nil) -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
         w.key("schema"); w.int(BinEvent.schemaVersion)
@@ -67,6 +69,17 @@ public enum EventEncoding {
         if let model = status.model { writeModel(model, into: &w) } else { w.null() }
         w.key("uptime_s"); w.number(status.uptimeSeconds)
         w.key("triggers_during_cycle"); w.int(status.triggersDuringCycle)
+        if let outbox {
+            w.key("outbox")
+            w.beginObject()
+            w.key("pending"); w.int(outbox.pendingRecords)
+            w.key("bytes"); w.int(outbox.pendingBytes)
+            w.key("max_bytes"); w.int(outbox.maxBytes)
+            w.key("fill"); w.number((outbox.fill * 1000).rounded() / 1000)
+            w.key("near_full"); w.bool(outbox.nearFull)
+            w.key("rejected_full"); w.int(outbox.rejectedFull)
+            w.endObject()
+        }
         w.key("ts"); w.string(RFC3339.format(timestamp))
         w.endObject()
         return w.bytes
