@@ -40,7 +40,7 @@ import Testing
         let kills = Reliability.environmentInt("SMARTBIN_CHAOS_KILLS", default: 5)
         let seed = UInt64(Reliability.environmentInt("SMARTBIN_CHAOS_SEED", default: Int(Date().timeIntervalSince1970)))
         print("chaos: \(events) events, \(restarts) broker restarts, \(kills) firmware SIGKILLs, seed \(seed)")
-        var rng = SeededGenerator(seed: seed)
+        var rng = ChaosRandom(seed: seed)
 
         let directory = try Reliability.temporaryDirectory("chaos")
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -69,7 +69,7 @@ enum Reliability {
 }
 
 /// A small seeded generator (SplitMix64), so a chaos run can be replayed from its printed seed.
-struct SeededGenerator: RandomNumberGenerator {
+struct ChaosRandom: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
