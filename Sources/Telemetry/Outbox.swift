@@ -340,8 +340,18 @@ public final class Outbox: @unchecked Sendable {
 
         state.pending = entries.filter { !acked.contains($0.id) }
         state.deadBytes = entries.filter { acked.contains($0.id) }.reduce(0) { $0 + $1.frameSize }
-        state.nextID = max(headerNextID, (entries.last?.id ?? 0) + 1, 1)
-        if state.deadBytes > 0 || (acks.validEnd > 0 && state.pending.isEmpty) {
+        // An ack proves its id was issued. When the log lost records (a damaged record ends the
+        // readable part), acks for them remain: ids continue past them, or a new record would
+        // reuse an acknowledged id (and seq) and count as delivered. Found by the outbox fuzz
+        // target (regression in Fuzz/regressions/outbox/).
+        let maxAcked = acked.max() ?? 0
+        let staleAcks = !acked.isSubset(of: Set(entries.map(\.id)))
+        state.nextID = max(headerNextID, (entries.last?.id ?? 0) &+ 1, maxAcked &+ 1, 1)
+        if staleAcks {
+            logger.warning("outbox: acks for records the log no longer holds; ids continue after them", metadata: [
+                "file": "\(ackPath)", "max_acked_id": "\(maxAcked)", "next_id": "\(state.nextID)"])
+        }
+        if state.deadBytes > 0 || (acks.validEnd > 0 && (state.pending.isEmpty || staleAcks)) {
             try compact(&state)
         }
         if !state.pending.isEmpty {

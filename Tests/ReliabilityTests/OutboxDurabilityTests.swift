@@ -112,12 +112,39 @@ import Testing
             try outbox.acknowledge(2)  // compacts: rewrites the log through the temp file
             #expect(outbox.pending().map(\.id) == [1, 3, 4])
         }
-        // Renamed but the ack log not yet emptied: stale acks for 2 (gone) and 99 (never existed).
+        // Renamed but the ack log not yet emptied: stale acks for 2 (gone) and, as damage could
+        // leave, 99. An ack proves its id was issued, so ids continue after 99.
         let stale = Outbox.frame(Outbox.u64(2)) + Outbox.frame(Outbox.u64(99))
         try Data(stale).write(to: URL(fileURLWithPath: dir + "/outbox.acks"))
         let outbox = try Outbox(directory: dir, logger: quiet)
         #expect(outbox.pending().map(\.id) == [1, 3, 4])
-        #expect(outbox.nextID == 5)
+        #expect(outbox.nextID == 100)
+        #expect(try outbox.append(payload(5)) == 100)
+        #expect(try Outbox(directory: dir, logger: quiet).pending().map(\.id) == [1, 3, 4, 100])
+    }
+
+    /// A damaged record in the middle ends the readable log, so records after it are gone, but
+    /// their acks remain. New ids must continue after those acks: reusing one would give a new
+    /// event an old seq and count it as delivered (found by the outbox fuzz target).
+    @Test func idsContinueAfterAcksOfRecordsTheLogLost() throws {
+        let dir = try directory()
+        do {
+            let outbox = try Outbox(directory: dir, compactionThreshold: .max, logger: quiet)
+            for n in 1...4 { try outbox.append(payload(n)) }
+            try outbox.acknowledge(3)
+        }
+        // Flip a byte in record 2's payload: 2, 3 and 4 become unreadable.
+        let url = URL(fileURLWithPath: dir + "/outbox.log")
+        var bytes = try Data(contentsOf: url)
+        let second = Outbox.headerSize + (Outbox.frameHeaderSize + 8 + payload(1).count) + Outbox.frameHeaderSize + 9
+        bytes[second] ^= 0x01
+        try bytes.write(to: url)
+        let outbox = try Outbox(directory: dir, compactionThreshold: .max, logger: quiet)
+        #expect(outbox.pending().map(\.id) == [1])
+        #expect(outbox.nextID == 4, "ids must continue after the acknowledged id 3")
+        let id = try outbox.append(payload(9))
+        let reopened = try Outbox(directory: dir, compactionThreshold: .max, logger: quiet)
+        #expect(reopened.pending().map(\.id) == [1, id], "the new record counted as acknowledged")
     }
 
     /// Above 80 % of `maxBytes` a warning is logged once per crossing and the metric says so; a

@@ -31,6 +31,7 @@ public enum ConfigLoader {
 
     /// Parses config text; `file` names it in errors.
     public static func parse(_ text: String, file: String) throws -> SmartBinConfig {
+        try rejectUnsafeTableHeaders(text, file: file)
         let table: TOMLTable
         do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
             throw AppError("\(file):\(error.source.begin.line): \(error.description)")
@@ -110,6 +111,28 @@ public enum ConfigLoader {
             }
         }
         return config
+    }
+
+    /// toml++ 3 (under TOMLKit) parses a table header by asserting that the character after
+    /// `[` / `[[` is a bare-key character or a quote (`TOML_ASSERT_ASSUME` in `parse_key`): a
+    /// debug build aborts, a release build has undefined behaviour (the assert becomes an
+    /// optimiser assumption). Found by the config fuzz target on `[é]`, `[\u{17}…`, `[|iming]`;
+    /// regressions in `Fuzz/regressions/config/`. So a line whose first non-blank character is `[`
+    /// must continue (after more `[` and blanks) with `A-Z a-z 0-9 _ -`, a quote, or `]`;
+    /// otherwise the file is refused here, before toml++ sees it. (The cost: a nested array
+    /// written on its own line starting with `[{` or `[+` is refused; no SmartBin key takes one.)
+    static func rejectUnsafeTableHeaders(_ text: String, file: String) throws {
+        // Unicode scalars, not Characters: "[" followed by a combining mark is one Character.
+        for (index, line) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let name = line.drop { $0 == " " || $0 == "\t" }
+            guard name.first == "[" else { continue }
+            guard let first = name.drop(while: { $0 == "[" || $0 == " " || $0 == "\t" }).first else { continue }
+            let allowed = (0x41...0x5A).contains(first.value) || (0x61...0x7A).contains(first.value)
+                || (0x30...0x39).contains(first.value) || "_-\"']".unicodeScalars.contains(first)
+            if !allowed {
+                throw AppError("\(file):\(index + 1): a [table] name must start with a letter, digit, '_', '-' or a quote")
+            }
+        }
     }
 
     /// Typed access to one section's values, with errors naming file, key and line.
