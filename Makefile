@@ -11,13 +11,19 @@ export PYTHON
 export SMARTBIN_TEST_MODELS := $(abspath $(MODELS))
 export SMARTBIN_BINARY := $(abspath $(SMARTBIN))
 
-.PHONY: help setup build models test demo bench clean
+FUZZ_SECONDS ?= 60
+CHAOS_RUNS ?= 3
+
+.PHONY: help setup build models test demo bench clean fuzz chaos soak
 
 help:
 	@echo "make demo   - simulated bin on the sample photos, publishing to a local MQTT broker"
 	@echo "make test   - build, generate test models, run all tests"
 	@echo "make bench  - fp32 latency against ONNX Runtime (1 and 2 threads)"
 	@echo "make build  - release build of smartbin"
+	@echo "make fuzz   - libFuzzer (-sanitize=fuzzer,address) on the JPEG, ONNX, config, cmd and outbox parsers, FUZZ_SECONDS each (60)"
+	@echo "make chaos  - the chaos test (2000 events, 10 broker restarts, 5 SIGKILLs) CHAOS_RUNS times (3) with fresh seeds"
+	@echo "make soak   - 1,000,000 controller cycles with RSS sampling (make test runs 100,000)"
 
 setup:
 	@tools/setup.sh
@@ -37,5 +43,16 @@ demo: build models
 bench: build models
 	$(PYTHON) tools/bench_vs_ort.py --model $(MODELS)/resnet50-v1.5-torch-1000.onnx --smartbin $(SMARTBIN) --threads 1 2 --iterations 20 --rounds 3
 
+# Reliability extras (README, "Reliability and security"). `make test` already runs the chaos
+# test at full size, the 100k-cycle soak and the fuzz corpus/regression replay.
+fuzz: setup
+	tools/fuzz.sh $(FUZZ_SECONDS)
+
+chaos: build models
+	@for i in $$(seq $(CHAOS_RUNS)); do $(SWIFT) test --filter ChaosTests || exit 1; done
+
+soak: models
+	SMARTBIN_SOAK_CYCLES=1000000 $(SWIFT) test --filter SoakTests
+
 clean:
-	rm -rf .build out
+	rm -rf .build .build-fuzz out
