@@ -32,12 +32,13 @@ for target in "${targets[@]}"; do
     log="$build/fuzz-$target.log"
     echo "fuzz: $target for ${seconds}s"
     extra=()
+    asan="${ASAN_OPTIONS:-}"
     # TOMLKit 0.6 never frees its tables (TOMLTable has no deinit; the parse error buffer is never
     # deallocated): ~0.8 KB per parse, once per start in the firmware. LeakSanitizer would stop
     # every config run on its first input, so leaks are not checked for that target.
-    [[ "$target" == config ]] && extra=(-detect_leaks=0)
+    [[ "$target" == config ]] && extra=(-detect_leaks=0) && asan="detect_leaks=0${asan:+:$asan}"
     set +e
-    "$build/release/fuzz-$target" "$build/corpus/$target" "Fuzz/corpus/$target" ${extra[@]+"${extra[@]}"} \
+    ASAN_OPTIONS="$asan" "$build/release/fuzz-$target" "$build/corpus/$target" "Fuzz/corpus/$target" ${extra[@]+"${extra[@]}"} \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \
         -artifact_prefix="$build/artifacts/$target-" -print_final_stats=1 > "$log" 2>&1
     status=$?
