@@ -26,13 +26,13 @@ import Testing
                                      "--items", "\(items)", "--rate", "15", "--flush-timeout", "30",
                                      "--data-dir", directory + "/data"], logDirectory: directory)
         #expect(await bin.waitForOutput("event seq 10:", timeout: .seconds(30)), "no events without a broker:\n\(bin.output)")
-        try await broker.start()
+        try await broker.start(timeout: .seconds(20))
         let topic = "smartbin/default/bin-f1/event"
-        let subscriber = try await BrokerSubscriber.start(port: port, topics: [topic], persistentClientID: "fault-sub")
+        let subscriber = try await BrokerSubscriber.start(port: port, topics: [topic], persistentClientID: "fault-sub", timeout: .seconds(20))
         #expect(await subscriber.waitForMessages(count: 15, topic: topic, timeout: .seconds(20)).count >= 15)
         await broker.stop()
         try await Task.sleep(for: .seconds(1))
-        try await broker.start()
+        try await broker.start(timeout: .seconds(20))
         let status = await bin.wait(timeout: .seconds(60))
         #expect(status == 0, "exit \(String(describing: status)):\n\(bin.output.suffix(2000))")
         let received = await subscriber.waitForMessages(count: items, topic: topic, timeout: .seconds(15))
@@ -110,7 +110,7 @@ import Testing
             home_deg = 10
             angles = { recyclable = 170, other = 175, kitchen = 160, hazardous = 165 }
             """.write(toFile: directory + "/slow.toml", atomically: true, encoding: .utf8)
-        let broker = try await MosquittoBroker.start()
+        let broker = try await MosquittoBroker.start(timeout: .seconds(20))
         let bin = try SmartBinChild(["simulate", "--config", directory + "/slow.toml", "--broker", "127.0.0.1:\(broker.port)",
                                      "--bin-id", "bin-term", "--model", try Reliability.model("tiny-v1.5-torch-6.onnx"),
                                      "--rate", "50", "--data-dir", directory + "/data"], logDirectory: directory)

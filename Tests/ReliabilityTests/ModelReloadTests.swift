@@ -15,10 +15,10 @@ import Testing
         try FileManager.default.copyItem(atPath: try Reliability.model("tiny-v1.5-torch-6.onnx"), toPath: modelPath)
         let original = try Data(contentsOf: URL(fileURLWithPath: modelPath))
 
-        let broker = try await MosquittoBroker.start()
+        let broker = try await MosquittoBroker.start(timeout: .seconds(20))
         defer { Task { await broker.stop() } }
         let base = "smartbin/default/bin-r1"
-        let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/#"])
+        let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/#"], timeout: .seconds(20))
         defer { Task { await subscriber.stop() } }
         let bin = try SmartBinChild(["simulate", "--config", directory + "/fast.toml", "--broker", "127.0.0.1:\(broker.port)",
                                      "--bin-id", "bin-r1", "--model", modelPath, "--rate", "20",

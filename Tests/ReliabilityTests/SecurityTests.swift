@@ -54,7 +54,7 @@ import Testing
         }
         config += "\nlog_dest stderr\nlog_type all\n" + (getuid() == 0 ? "user root\n" : "")
         try config.write(to: broker.configURL, atomically: true, encoding: .utf8)
-        try await broker.start()
+        try await broker.start(timeout: .seconds(20))
         return broker
     }
 
@@ -214,10 +214,19 @@ import Testing
                              logger: capture.logger())
         let events = bad.connectionEvents()
         try bad.connect()
-        var refused: String?
-        for await event in events {
-            if case .refused(let reason) = event { refused = reason; break }
-            if case .connected = event { break }
+        // The first CONNACK decides (bounded: a TLS failure under load would only disconnect).
+        let refused: String? = await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                for await event in events {
+                    if case .refused(let reason) = event { return reason }
+                    if case .connected = event { return nil }
+                }
+                return nil
+            }
+            group.addTask { try? await Task.sleep(for: .seconds(20)); return nil }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
         #expect(refused != nil, "a wrong password was accepted")
         #expect(!bad.isConnected)

@@ -13,7 +13,7 @@ import Testing
 /// RSS is per process and the other suites run in parallel in this one, so the test re-runs
 /// itself alone in a child process of the test bundle (`SMARTBIN_SOAK_CHILD=1`) and checks
 /// the child's verdict.
-@Suite(.serialized, .timeLimit(.minutes(20))) struct SoakTests {
+@Suite(.serialized, .timeLimit(.minutes(20)), .enabled(if: Reliability.heavyTestsEnabled)) struct SoakTests {
     /// Classifies by the frame's mean brightness into the six TrashNet classes.
     struct MeanClassifier: Classifier {
         let model = ModelInfo(name: "mean-stand-in", sha256: String(repeating: "a", count: 64), precision: "fp32")

@@ -63,6 +63,11 @@ enum Reliability {
         return -1
     }
 
+    /// The chaos and soak suites run only with `SMARTBIN_HEAVY_TESTS` set: `make test` runs them
+    /// in a step of their own after `swift test`, so they neither starve nor are starved by the
+    /// other suites on a small machine.
+    static var heavyTestsEnabled: Bool { ProcessInfo.processInfo.environment["SMARTBIN_HEAVY_TESTS"] != nil }
+
     static func environmentInt(_ name: String, default value: Int) -> Int {
         ProcessInfo.processInfo.environment[name].flatMap(Int.init) ?? value
     }
