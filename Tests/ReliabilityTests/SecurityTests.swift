@@ -96,7 +96,12 @@ import Testing
             }
             return false
         }
-        deinit { process.terminate() }
+        // SIGKILL: Foundation's Process starts children with SIGTERM blocked (see BinTestKit's
+        // BrokerChildProcess), so terminate() would leave mosquitto_sub running.
+        deinit {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
     }
 
     @Test func certificateLoginAndACLIsolation() async throws {
