@@ -24,6 +24,7 @@ import Testing
     /// 2, 4, 5 stay pending with their payloads, 1 and 3 stay acknowledged, ids continue at 6.
     @Test func tornLastRecordWithAcknowledgedRecordsBeforeIt() throws {
         let source = try directory()
+        defer { try? FileManager.default.removeItem(atPath: source) }
         do {
             let outbox = try Outbox(directory: source, compactionThreshold: .max)
             for n in 1...6 { try outbox.append(payload(n)) }
@@ -52,6 +53,7 @@ import Testing
     /// one's record is pending again (delivered twice at worst: at least once, never lost).
     @Test func tornLastAckAtEveryOffset() throws {
         let source = try directory()
+        defer { try? FileManager.default.removeItem(atPath: source) }
         do {
             let outbox = try Outbox(directory: source, compactionThreshold: .max)
             for n in 1...4 { try outbox.append(payload(n)) }
@@ -76,6 +78,7 @@ import Testing
     /// Both files torn at once (a power cut while appending record 5 and acknowledging 2).
     @Test func bothFilesTornTogether() throws {
         let source = try directory()
+        defer { try? FileManager.default.removeItem(atPath: source) }
         do {
             let outbox = try Outbox(directory: source, compactionThreshold: .max)
             for n in 1...5 { try outbox.append(payload(n)) }
@@ -101,6 +104,7 @@ import Testing
     /// after the rename, acks for ids the log no longer holds (harmless).
     @Test func crashesAroundCompactionLoseNothing() throws {
         let dir = try directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
             let outbox = try Outbox(directory: dir, compactionThreshold: .max, logger: quiet)
             for n in 1...4 { try outbox.append(payload(n)) }
@@ -128,6 +132,7 @@ import Testing
     /// event an old seq and count it as delivered (found by the outbox fuzz target).
     @Test func idsContinueAfterAcksOfRecordsTheLogLost() throws {
         let dir = try directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
             let outbox = try Outbox(directory: dir, compactionThreshold: .max, logger: quiet)
             for n in 1...4 { try outbox.append(payload(n)) }
@@ -152,7 +157,9 @@ import Testing
     @Test func nearFullWarnsOnceAndIsVisibleInMetricsAndState() throws {
         let capture = LogCapture()
         let frame = Outbox.frameHeaderSize + 8 + payload(1).count
-        let outbox = try Outbox(directory: try directory(), maxBytes: Outbox.headerSize + 10 * frame,
+        let dir = try directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let outbox = try Outbox(directory: dir, maxBytes: Outbox.headerSize + 10 * frame,
                                 logger: capture.logger())
         for n in 1...7 { try outbox.append(payload(1)); _ = n }
         #expect(!outbox.metrics.nearFull)
