@@ -11,7 +11,10 @@ export PYTHON
 export SMARTBIN_TEST_MODELS := $(abspath $(MODELS))
 export SMARTBIN_BINARY := $(abspath $(SMARTBIN))
 
-.PHONY: help setup build dashboard models test demo bench clean
+FUZZ_SECONDS ?= 60
+CHAOS_RUNS ?= 3
+
+.PHONY: help setup build dashboard models test demo bench clean fuzz chaos soak
 
 help:
 	@echo "make demo   - simulated bin on the sample photos, publishing to a local MQTT broker"
@@ -19,6 +22,9 @@ help:
 	@echo "make bench  - fp32 latency against ONNX Runtime (1 and 2 threads)"
 	@echo "make build  - release build of smartbin"
 	@echo "make dashboard - release build of smartbin-dashboard"
+	@echo "make fuzz   - libFuzzer (-sanitize=fuzzer,address) on the JPEG, ONNX, config, cmd and outbox parsers, FUZZ_SECONDS each (60)"
+	@echo "make chaos  - the chaos test (2000 events, 10 broker restarts, 5 SIGKILLs) CHAOS_RUNS times (3) with fresh seeds"
+	@echo "make soak   - 1,000,000 controller cycles with RSS sampling (make test runs 100,000)"
 
 setup:
 	@tools/setup.sh
@@ -34,6 +40,9 @@ models: setup
 
 test: build models
 	$(SWIFT) test --no-parallel
+	@# Reliability step (~45 s): the chaos test (2000 events, 10 broker restarts, 5 SIGKILLs) and
+	@# the 100,000-cycle soak, apart from the other suites so neither starves the other.
+	SMARTBIN_HEAVY_TESTS=1 $(SWIFT) test --skip-build --no-parallel --filter 'ChaosTests|SoakTests'
 
 demo: build models
 	@tools/demo.sh
@@ -41,5 +50,16 @@ demo: build models
 bench: build models
 	$(PYTHON) tools/bench_vs_ort.py --model $(MODELS)/resnet50-v1.5-torch-1000.onnx --smartbin $(SMARTBIN) --threads 1 2 --iterations 20 --rounds 3
 
+# Reliability extras (README, "Reliability and security"). `make test` already runs the chaos
+# test at full size, the 100k-cycle soak (its second step) and the fuzz corpus/regression replay.
+fuzz: setup
+	tools/fuzz.sh $(FUZZ_SECONDS)
+
+chaos: build models
+	@for i in $$(seq $(CHAOS_RUNS)); do SMARTBIN_HEAVY_TESTS=1 $(SWIFT) test --filter ChaosTests || exit 1; done
+
+soak: models
+	SMARTBIN_HEAVY_TESTS=1 SMARTBIN_SOAK_CYCLES=1000000 $(SWIFT) test --filter SoakTests
+
 clean:
-	rm -rf .build out
+	rm -rf .build .build-fuzz out

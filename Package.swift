@@ -84,6 +84,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        /// The fuzz targets' bodies (Fuzz/README.md): replayed by ReliabilityTests, driven by libFuzzer
+        /// in the `fuzz-*` executables below.
+        .target(name: "FuzzHarness", dependencies: [
+            "BinCore", "Imaging", "Inference", "SmartBinApp", "Telemetry",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Fuzz/Harness"),
         /// Fakes and fixtures shared by the test targets (not a test target itself).
         .target(name: "BinTestKit", dependencies: ["BinCore"]),
 
@@ -99,5 +105,17 @@ let package = Package(
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "IntegrationTests", dependencies: ["SmartBinApp", "BinCore", "BinTestKit"]),
+        .testTarget(name: "ReliabilityTests", dependencies: ["Telemetry", "BinCore", "BinTestKit", "SmartBinApp",
+                                                             "Imaging", "Simulation", "FuzzHarness",
+                                                             .product(name: "Logging", package: "swift-log")]),
     ]
 )
+
+// MARK: libFuzzer executables, only when SMARTBIN_FUZZ is set (they have no `main`; libFuzzer's
+// comes in with `--sanitize fuzzer`). `make fuzz` builds them into .build-fuzz; see Fuzz/README.md.
+if Context.environment["SMARTBIN_FUZZ"] != nil {
+    for name in ["jpeg", "onnx", "config", "command", "outbox"] {
+        package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: ["FuzzHarness"],
+                                                 path: "Fuzz/Targets/\(name)"))
+    }
+}

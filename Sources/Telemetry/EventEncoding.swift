@@ -50,12 +50,13 @@ public enum EventEncoding {
     /// Encodes a status as the retained `…/state` payload:
     /// `schema, state, fault_reason (string or null), counts{bin: n} (sorted by bin),
     /// model{name,sha256,precision} or null, uptime_s, triggers_during_cycle,
+    /// outbox{pending,bytes,max_bytes,fill,near_full,rejected_full} (when given),
     /// fill{bin: {level, items, capacity|null, measured|null, status, refused, diverted}} (every
     /// compartment, sorted), full_policy (string or null), refusal (string or null), ts`.
     /// `level` and `measured` are 0...1 rounded to 4 decimals; `status` is `ok`, `nearly_full`
     /// or `full`.
     /// - Parameter timestamp: seconds since the epoch when the status was taken.
-    public static func encode(_ status: BinStatus, timestamp: Double) -> [UInt8] {
+    public static func encode(_ status: BinStatus, timestamp: Double, outbox: Outbox.Metrics? = nil) -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
         w.key("schema"); w.int(BinEvent.schemaVersion)
@@ -71,6 +72,17 @@ public enum EventEncoding {
         if let model = status.model { writeModel(model, into: &w) } else { w.null() }
         w.key("uptime_s"); w.number(status.uptimeSeconds)
         w.key("triggers_during_cycle"); w.int(status.triggersDuringCycle)
+        if let outbox {
+            w.key("outbox")
+            w.beginObject()
+            w.key("pending"); w.int(outbox.pendingRecords)
+            w.key("bytes"); w.int(outbox.pendingBytes)
+            w.key("max_bytes"); w.int(outbox.maxBytes)
+            w.key("fill"); w.number((outbox.fill * 1000).rounded() / 1000)
+            w.key("near_full"); w.bool(outbox.nearFull)
+            w.key("rejected_full"); w.int(outbox.rejectedFull)
+            w.endObject()
+        }
         w.key("fill")
         w.beginObject()
         for (bin, fill) in status.fill.sorted(by: { $0.key < $1.key }) {

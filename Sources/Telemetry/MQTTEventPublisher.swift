@@ -37,12 +37,21 @@ public actor MQTTEventPublisher: EventSink {
     private var pendingAlerts: [(number: UInt64, payload: [UInt8])] = []
     private var alertsInFlight: Set<UInt64> = []
     private var lastAlertNumber: UInt64 = 0
+    /// Connected, waiting for libmosquitto to resend (and the broker to acknowledge) the events
+    /// that were in flight when the connection dropped, before anything newer is sent.
+    private var draining = false
+    private var drainTimeout: Task<Void, Never>?
+    /// Longest wait for those resends before going live anyway (order may then suffer; nothing
+    /// is lost either way).
+    public nonisolated let drainLimit: Duration
 
     /// Wires a publisher from parts (tests pass their own client and outbox).
     /// - Parameter wallClock: seconds since the epoch, for the `ts` of status documents.
     public init(client: MQTTClient, outbox: Outbox, layout: TopicLayout,
                 logger: Logger = Logger(label: "smartbin.telemetry"),
+                drainLimit: Duration = .seconds(10),
                 wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.drainLimit = drainLimit
         self.client = client
         self.outbox = outbox
         self.layout = layout
@@ -132,6 +141,7 @@ public actor MQTTEventPublisher: EventSink {
     /// Publishes retained `stopped` and disconnects cleanly. Unacknowledged events stay in the
     /// outbox for the next start.
     public func shutdown(timeout: Duration = .seconds(2)) async {
+        drainTimeout?.cancel()
         connectionTask?.cancel()
         connectionTask = nil
         await client.disconnect(clean: true, timeout: timeout)
@@ -149,7 +159,44 @@ public actor MQTTEventPublisher: EventSink {
 
     // MARK: Private
 
+    /// On (re)connect libmosquitto resends the events that were in flight, but only after it
+    /// has handed our connect callback the CONNACK, so an event published from here at once can
+    /// overtake them (seen in the chaos test: seq 933…949 delivered before 932). So newer events
+    /// wait until every event in flight is acknowledged again (bounded by `drainLimit`), then the
+    /// outbox is replayed in order and the publisher goes live.
     private func connected() {
+        live = false
+        if inFlight.isEmpty {
+            goLive()
+            return
+        }
+        draining = true
+        logger.info("connected; waiting for in-flight events to be acknowledged before sending newer ones",
+                    metadata: ["in_flight": "\(inFlight.count)", "first_seq": "\(inFlight.min() ?? 0)"])
+        drainTimeout?.cancel()
+        let limit = drainLimit
+        drainTimeout = Task { [weak self] in
+            try? await Task.sleep(for: limit)
+            guard !Task.isCancelled else { return }
+            await self?.drainTimedOut()
+        }
+    }
+
+    private func drainTimedOut() {
+        guard draining else { return }
+        logger.warning("in-flight events not re-acknowledged in time; sending newer events anyway", metadata: [
+            "in_flight": "\(inFlight.count)", "limit": "\(drainLimit)"])
+        goLive()
+    }
+
+    private func drained() {
+        if draining && inFlight.isEmpty { goLive() }
+    }
+
+    private func goLive() {
+        draining = false
+        drainTimeout?.cancel()
+        drainTimeout = nil
         let replay = outbox.pending().filter { !inFlight.contains($0.id) }
         if !replay.isEmpty {
             logger.info("replaying outbox", metadata: [
@@ -163,6 +210,9 @@ public actor MQTTEventPublisher: EventSink {
 
     private func disconnected() {
         live = false
+        draining = false
+        drainTimeout?.cancel()
+        drainTimeout = nil
     }
 
     private func send(_ record: Outbox.Record) {
@@ -196,10 +246,12 @@ public actor MQTTEventPublisher: EventSink {
             logger.error("could not persist the PUBACK of an event", metadata: [
                 "seq": "\(id)", "error": "\(error)"])
         }
+        drained()
     }
 
     private func undelivered(_ id: UInt64, _ error: any Error) {
         inFlight.remove(id)
+        defer { drained() }
         logger.debug("event not acknowledged; it stays in the outbox", metadata: [
             "seq": "\(id)", "error": "\(error)"])
     }
@@ -229,7 +281,8 @@ public actor MQTTEventPublisher: EventSink {
 
     private func sendStatus() {
         guard let latestStatus else { return }
-        let payload = EventEncoding.encode(latestStatus.status, timestamp: latestStatus.timestamp)
+        let payload = EventEncoding.encode(latestStatus.status, timestamp: latestStatus.timestamp,
+                                           outbox: outbox.metrics)
         do {
             _ = try client.enqueue(topic: layout.state, payload: payload, qos: 1, retain: true)
         } catch {

@@ -69,7 +69,33 @@ public final class Outbox: @unchecked Sendable {
         var nextID: UInt64 = 1
         var deadBytes = 0
         var warnedNearFull = false
+        var nearFullWarnings = 0
+        var rejectedFull = 0
+        var tornTailsTruncated = 0
     }
+
+    /// Fill level and trouble counters, for the `…/state` document and `smartbin doctor`.
+    public struct Metrics: Sendable, Hashable {
+        /// Records appended and not yet acknowledged.
+        public var pendingRecords: Int
+        /// Bytes those records take in the log (with the header): what counts against `maxBytes`.
+        public var pendingBytes: Int
+        public var maxBytes: Int
+        /// At or above `Outbox.nearFullFraction` of `maxBytes` (a warning is logged on crossing).
+        public var nearFull: Bool
+        /// Times the near-full warning was logged (once per crossing) since open.
+        public var nearFullWarnings: Int
+        /// Appends refused with `.outboxFull` since open (each one an event lost).
+        public var rejectedFull: Int
+        /// Torn or corrupt tails (log or ack log) cut off when this outbox was opened.
+        public var tornTailsTruncated: Int
+
+        /// `pendingBytes / maxBytes`, 0...1.
+        public var fill: Double { maxBytes > 0 ? Double(pendingBytes) / Double(maxBytes) : 0 }
+    }
+
+    /// The fraction of `maxBytes` above which the outbox counts as nearly full.
+    public static let nearFullFraction = 0.8
 
     private let state: Locked<State>
 
@@ -111,6 +137,17 @@ public final class Outbox: @unchecked Sendable {
     /// Current size of the log file in bytes (header, pending and not yet compacted records).
     public var logSize: Int { state.withLock { $0.logEnd } }
 
+    /// Fill level and counters now.
+    public var metrics: Metrics {
+        state.withLock { state in
+            let live = liveBytes(state)
+            return Metrics(pendingRecords: state.pending.count, pendingBytes: live, maxBytes: maxBytes,
+                           nearFull: Double(live) >= Double(maxBytes) * Self.nearFullFraction,
+                           nearFullWarnings: state.nearFullWarnings, rejectedFull: state.rejectedFull,
+                           tornTailsTruncated: state.tornTailsTruncated)
+        }
+    }
+
     /// Pending records, oldest first.
     public func pending() -> [Record] {
         state.withLock { $0.pending.map { Record(id: $0.id, payload: $0.payload) } }
@@ -139,6 +176,10 @@ public final class Outbox: @unchecked Sendable {
             }
             let live = liveBytes(state)
             guard live + entry.frameSize <= maxBytes else {
+                state.rejectedFull += 1
+                logger.error("outbox full: event not stored", metadata: [
+                    "file": "\(logPath)", "bytes": "\(live)", "max_bytes": "\(maxBytes)",
+                    "pending": "\(state.pending.count)", "rejected_total": "\(state.rejectedFull)"])
                 throw TelemetryError(.outboxFull, "\(logPath): full (\(live) of \(maxBytes) bytes pending); record \(id) of \(entry.frameSize) bytes not stored")
             }
             let frame = Self.frame(Self.u64(id) + entry.payload)
@@ -154,9 +195,10 @@ public final class Outbox: @unchecked Sendable {
             state.pending.append(entry)
             state.nextID = id + 1
             let nowLive = liveBytes(state)
-            if nowLive * 5 >= maxBytes * 4 {
+            if Double(nowLive) >= Double(maxBytes) * Self.nearFullFraction {
                 if !state.warnedNearFull {
                     state.warnedNearFull = true
+                    state.nearFullWarnings += 1
                     logger.warning("outbox nearly full", metadata: [
                         "file": "\(logPath)", "bytes": "\(nowLive)", "max_bytes": "\(maxBytes)",
                         "pending": "\(state.pending.count)"])
@@ -179,6 +221,7 @@ public final class Outbox: @unchecked Sendable {
             state.ackEnd += frame.count
             state.deadBytes += state.pending[index].frameSize
             state.pending.remove(at: index)
+            if Double(liveBytes(state)) < Double(maxBytes) * Self.nearFullFraction { state.warnedNearFull = false }
             if state.deadBytes >= compactionThreshold || (state.pending.isEmpty && state.deadBytes > 0) {
                 try compact(&state)
             }
@@ -273,6 +316,7 @@ public final class Outbox: @unchecked Sendable {
             logger.warning("outbox: torn or corrupt tail truncated", metadata: [
                 "file": "\(logPath)", "offset": "\(validEnd)", "dropped_bytes": "\(bytes.count - validEnd)",
                 "records_kept": "\(entries.count)"])
+            state.tornTailsTruncated += 1
             try FileSyscalls.truncate(state.logFD, to: validEnd, logPath)
             try FileSyscalls.sync(state.logFD, logPath)
         }
@@ -287,6 +331,7 @@ public final class Outbox: @unchecked Sendable {
             logger.warning("outbox: torn or corrupt ack tail truncated", metadata: [
                 "file": "\(ackPath)", "offset": "\(acks.validEnd)",
                 "dropped_bytes": "\(ackBytes.count - acks.validEnd)"])
+            state.tornTailsTruncated += 1
             try FileSyscalls.truncate(state.ackFD, to: acks.validEnd, ackPath)
             try FileSyscalls.sync(state.ackFD, ackPath)
         }
@@ -295,8 +340,18 @@ public final class Outbox: @unchecked Sendable {
 
         state.pending = entries.filter { !acked.contains($0.id) }
         state.deadBytes = entries.filter { acked.contains($0.id) }.reduce(0) { $0 + $1.frameSize }
-        state.nextID = max(headerNextID, (entries.last?.id ?? 0) + 1, 1)
-        if state.deadBytes > 0 || (acks.validEnd > 0 && state.pending.isEmpty) {
+        // An ack proves its id was issued. When the log lost records (a damaged record ends the
+        // readable part), acks for them remain: ids continue past them, or a new record would
+        // reuse an acknowledged id (and seq) and count as delivered. Found by the outbox fuzz
+        // target (regression in Fuzz/regressions/outbox/).
+        let maxAcked = acked.max() ?? 0
+        let staleAcks = !acked.isSubset(of: Set(entries.map(\.id)))
+        state.nextID = max(headerNextID, (entries.last?.id ?? 0) &+ 1, maxAcked &+ 1, 1)
+        if staleAcks {
+            logger.warning("outbox: acks for records the log no longer holds; ids continue after them", metadata: [
+                "file": "\(ackPath)", "max_acked_id": "\(maxAcked)", "next_id": "\(state.nextID)"])
+        }
+        if state.deadBytes > 0 || (acks.validEnd > 0 && (state.pending.isEmpty || staleAcks)) {
             try compact(&state)
         }
         if !state.pending.isEmpty {

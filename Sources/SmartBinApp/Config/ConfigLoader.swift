@@ -32,6 +32,8 @@ public enum ConfigLoader {
 
     /// Parses config text; `file` names it in errors.
     public static func parse(_ text: String, file: String) throws -> SmartBinConfig {
+        try rejectUnsafeTableHeaders(text, file: file)
+        try rejectArrays(text, file: file)
         let table: TOMLTable
         do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
             throw AppError("\(file):\(error.source.begin.line): \(error.description)")
@@ -124,6 +126,86 @@ public enum ConfigLoader {
             }
         }
         return config
+    }
+
+    /// toml++ 3 (under TOMLKit) parses a table header by asserting that the character after
+    /// `[` / `[[` is a bare-key character or a quote (`TOML_ASSERT_ASSUME` in `parse_key`): a
+    /// debug build aborts, a release build has undefined behaviour (the assert becomes an
+    /// optimiser assumption). Found by the config fuzz target on `[é]`, `[\u{17}…`, `[|iming]`;
+    /// regressions in `Fuzz/regressions/config/`. So a line whose first non-blank character is `[`
+    /// must continue on that line (after more `[` and blanks) with `A-Z a-z 0-9 _ -`, a quote, or
+    /// `]`; otherwise the file is refused here, before toml++ sees it. (The cost: a nested array
+    /// on its own line starting with `[{`, `[+` or a bare `[` is refused; no SmartBin key takes one.)
+    static func rejectUnsafeTableHeaders(_ text: String, file: String) throws {
+        // Unicode scalars, not Characters: "[" followed by a combining mark is one Character.
+        for (index, line) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            // toml++ skips a UTF-8 byte order mark at the start of the file.
+            let name = line.drop { $0 == " " || $0 == "\t" || (index == 0 && $0 == "\u{FEFF}") }
+            guard name.first == "[" else { continue }
+            // As toml++ reads a header: '[', blanks, an optional second '[' (right after the
+            // first; after blanks toml++ reports the error itself), blanks, then the key. Nothing
+            // after the bracket(s) on the line is just as fatal (`[` then a line break).
+            let isBlank: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" }
+            var rest = name.dropFirst()
+            let hadBlank = rest.first.map(isBlank) ?? false
+            rest = rest.drop(while: isBlank)
+            if rest.first == "[" {
+                if hadBlank { continue }
+                rest = rest.dropFirst().drop(while: isBlank)
+            }
+            let first = rest.first ?? "\n"
+            let allowed = (0x41...0x5A).contains(first.value) || (0x61...0x7A).contains(first.value)
+                || (0x30...0x39).contains(first.value) || "_-\"']".unicodeScalars.contains(first)
+            if !allowed {
+                throw AppError("\(file):\(index + 1): a [table] name must start with a letter, digit, '_', '-' or a quote")
+            }
+        }
+    }
+
+    /// No SmartBin key takes an array, and toml++ 3 asserts (abort in debug, undefined behaviour
+    /// in release) on malformed ones such as `x = [1, } 3]` (found by the config fuzz target;
+    /// `Fuzz/regressions/config/toml-array-*`). So a `[` in a value (outside strings and comments)
+    /// is refused before toml++ parses anything.
+    static func rejectArrays(_ text: String, file: String) throws {
+        let scalars = Array(text.unicodeScalars)
+        var i = 0, line = 1
+        var atLineStart = true
+        while i < scalars.count {
+            let c = scalars[i]
+            switch c {
+            case "\n":
+                line += 1; atLineStart = true; i += 1; continue
+            case " ", "\t", "\r", "\u{FEFF}":
+                i += 1; continue
+            case "#":
+                while i < scalars.count && scalars[i] != "\n" { i += 1 }
+                continue
+            case "\"", "'":
+                let triple = i + 2 < scalars.count && scalars[i + 1] == c && scalars[i + 2] == c
+                i += triple ? 3 : 1
+                while i < scalars.count {
+                    if scalars[i] == "\n" {
+                        line += 1
+                        if !triple { break }  // toml++ reports the unterminated string
+                    }
+                    if c == "\"" && scalars[i] == "\\" { i += 2; continue }
+                    if scalars[i] == c && (!triple || (i + 2 < scalars.count && scalars[i + 1] == c && scalars[i + 2] == c)) {
+                        i += triple ? 3 : 1
+                        break
+                    }
+                    i += 1
+                }
+            case "[" where atLineStart:
+                // A [table] or [[array-of-tables]] header (checked by rejectUnsafeTableHeaders).
+                i += 1
+                if i < scalars.count && scalars[i] == "[" { i += 1 }
+            case "[":
+                throw AppError("\(file):\(line): arrays are not used by any SmartBin key")
+            default:
+                i += 1
+            }
+            atLineStart = false
+        }
     }
 
     /// Typed access to one section's values, with errors naming file, key and line.

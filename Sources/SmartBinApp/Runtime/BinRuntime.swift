@@ -67,6 +67,15 @@ public struct BinRuntime: Sendable {
         return loaded
     }
 
+    /// Loads another model file with the configured labels, preset and threads (`cmd/reload_model`).
+    var makeModel: @Sendable (String) throws -> LoadedModel {
+        let model = config.model
+        return { path in
+            try LoadedModel(path: path, labelsPath: model.labels,
+                            preset: model.preset.flatMap(ChannelPreset.init(rawValue:)), threads: model.threads)
+        }
+    }
+
     /// Runs the bin with `parts` until the triggers end (when `stopWhenTriggersEnd`) or a signal.
     /// - Returns: events still waiting in the outbox for the broker.
     public func run(_ parts: Parts, stopWhenTriggersEnd: Bool) async throws -> Int {
@@ -81,14 +90,16 @@ public struct BinRuntime: Sendable {
             try loadModel(path: path)
         }
         let sink = ConsoleEventSink(inner: publisher, onRecorded: parts.onRecorded)
+        let classifier = ReloadableClassifier(slot: slot, makeModel: makeModel)
         let controller = try BinController(
             config: config.controller, labels: loaded.labels,
             identity: .init(binID: config.bin.id, firmware: SmartBinApp.firmwareVersion),
-            triggers: parts.triggers, frames: parts.frames, classifier: EngineClassifier(slot: slot),
+            triggers: parts.triggers, frames: parts.frames, classifier: classifier,
             flap: parts.flap, sink: sink, clock: ContinuousClock(), firstSeq: publisher.nextSequence,
             fillStore: FillFileStore(directory: dataDirectory),
             wallClock: { Date().timeIntervalSince1970 }, logger: logger)
-        let service = BinService(controller: controller, publisher: publisher, flushTimeout: flushTimeout,
+        let commands = makeCommandRouter(layout: layout, controller: controller, classifier: classifier, flap: parts.flap)
+        let service = BinService(controller: controller, publisher: publisher, commands: commands, flushTimeout: flushTimeout,
                                  stopWhenTriggersEnd: stopWhenTriggersEnd, logger: logger)
         // Graceful shutdown runs in reverse order: systemd hears STOPPING first, commands stop,
         // then the bin homes its flap and flushes.
@@ -116,12 +127,21 @@ public struct BinRuntime: Sendable {
 struct BinService: Service {
     let controller: BinController
     let publisher: MQTTEventPublisher
+    let commands: CommandRouter?
     let flushTimeout: Duration
     let stopWhenTriggersEnd: Bool
     let logger: Logger
 
     func run() async throws {
         try await publisher.start()
+        let commandTask = commands.map { router in
+            Task { [publisher, logger] in
+                do { try await router.run(client: publisher.client) } catch {
+                    logger.error("commands unavailable: \(error)")
+                }
+            }
+        }
+        defer { commandTask?.cancel() }
         await cancelWhenGracefulShutdown { [controller, stopWhenTriggersEnd] in
             await controller.run(stopWhenTriggersEnd: stopWhenTriggersEnd)
         }
