@@ -2,31 +2,36 @@ import BinCore
 import Dispatch
 import Foundation
 import Imaging
-import Synchronization
 
 /// The `Classifier` the running bin uses: the engine classifier for the current model, which
 /// `reload` can replace while the bin runs. A replacement is checked before it is swapped in
 /// (loads, same classes in the same order, a finite output on a test frame); on any failure the
 /// old model stays and the error says why. A cycle already classifying finishes on the old model.
 public final class ReloadableClassifier: Classifier {
-    private let current: Mutex<EngineClassifier>
+    /// The model in use, shared with `cmd/update_model` (`ModelUpdater` swaps models in the same slot).
+    public let slot: ModelSlot
+    private let engine: EngineClassifier
     private let makeModel: @Sendable (String) throws -> LoadedModel
 
     /// - Parameter makeModel: loads a model file (the runtime passes its configured labels,
     ///   preset and threads).
-    public init(loaded: LoadedModel, makeModel: @escaping @Sendable (String) throws -> LoadedModel) {
-        current = Mutex(EngineClassifier(loaded: loaded))
+    public init(slot: ModelSlot, makeModel: @escaping @Sendable (String) throws -> LoadedModel) {
+        self.slot = slot
+        engine = EngineClassifier(slot: slot)
         self.makeModel = makeModel
     }
 
-    public var model: ModelInfo { current.withLock { $0.model } }
+    public convenience init(loaded: LoadedModel, makeModel: @escaping @Sendable (String) throws -> LoadedModel) {
+        self.init(slot: ModelSlot(loaded), makeModel: makeModel)
+    }
+
+    public var model: ModelInfo { engine.model }
 
     /// Path of the model now in use.
-    public var path: String { current.withLock { $0.loaded.path } }
+    public var path: String { slot.current.path }
 
     public func classify(_ frame: Frame) async throws -> ClassifierOutput {
-        let engine = current.withLock { $0 }
-        return try await engine.classify(frame)
+        try await engine.classify(frame)
     }
 
     /// Loads `path` (default: the current model's path, e.g. after the file was replaced), checks
