@@ -11,6 +11,6 @@ extension BinRuntime {
             MaintenanceCommand(controller: controller),
             FlapTestCommand(controller: controller, flap: flap, config: config.controller),
             ReloadModelCommand(classifier: classifier),
-        ], logger: logger)
+        ], answeredElsewhere: ["update_model", "rollback_model", "emptied"], logger: logger)
     }
 }

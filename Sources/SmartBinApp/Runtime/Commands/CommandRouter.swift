@@ -16,11 +16,15 @@ public final class CommandRouter: Sendable {
     private let handlers: Mutex<[String: any CommandHandler]>
     private let logger: Logger
     private let wallClock: @Sendable () -> Double
+    /// Commands another service of the bin subscribes to and answers itself (model updates,
+    /// `emptied`): this router stays silent on them rather than calling them unknown.
+    public let answeredElsewhere: Set<String>
 
-    public init(layout: TopicLayout, handlers: [any CommandHandler] = [],
+    public init(layout: TopicLayout, handlers: [any CommandHandler] = [], answeredElsewhere: Set<String> = [],
                 logger: Logger = Logger(label: "smartbin.commands"),
                 wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.layout = layout
+        self.answeredElsewhere = answeredElsewhere
         self.logger = logger
         self.wallClock = wallClock
         self.handlers = Mutex(Dictionary(handlers.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last }))
@@ -32,7 +36,7 @@ public final class CommandRouter: Sendable {
     }
 
     /// The registered command names, sorted.
-    public var commandNames: [String] { handlers.withLock { $0.keys.sorted() } }
+    public var commandNames: [String] { (handlers.withLock { Array($0.keys) } + answeredElsewhere).sorted() }
 
     /// The subscription filter for this bin's commands: `…/cmd/+` (results, one level deeper,
     /// do not match).
@@ -49,6 +53,7 @@ public final class CommandRouter: Sendable {
             logger.warning("command topic with an invalid name ignored", metadata: ["topic": "\(topic.prefix(200))"])
             return nil
         }
+        if answeredElsewhere.contains(name) { return nil }
         let started = ContinuousClock.now
         var result: [String: CommandJSON] = ["command": .string(name)]
         do throws(CommandError) {
