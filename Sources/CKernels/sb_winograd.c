@@ -1,0 +1,309 @@
+// Winograd F(4x4, 3x3) convolution (see sb_winograd.h). The fast transforms apply the 1-D
+// transforms with their constants unrolled, first down the columns of a tile and then along its
+// rows; the reference twins multiply by the explicit matrices.
+#include "sb_winograd.h"
+#include <string.h>
+
+int32_t sb_winograd_eligible(const sb_window *g) {
+    return g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->out_h > 0 && g->out_w > 0;
+}
+
+int32_t sb_winograd_tiles_h(const sb_window *g) { return (g->out_h + SB_WINO_OUT - 1) / SB_WINO_OUT; }
+int32_t sb_winograd_tiles_w(const sb_window *g) { return (g->out_w + SB_WINO_OUT - 1) / SB_WINO_OUT; }
+
+size_t sb_winograd_scratch_floats(const sb_window *g, int32_t out_channels) {
+    const size_t tiles = (size_t)sb_winograd_tiles_h(g) * (size_t)sb_winograd_tiles_w(g);
+    return 36 * tiles * ((size_t)g->channels + (size_t)out_channels);
+}
+
+// MARK: - Weights: U = G g Gᵀ
+
+// G is 6x3: rows (1/4, 0, 0), (-1/6, -1/6, -1/6), (-1/6, 1/6, -1/6), (1/24, 1/12, 1/6),
+// (1/24, -1/12, 1/6), (0, 0, 1).
+static const float wino_g[6][3] = {
+    { 1.0f / 4, 0, 0 },
+    { -1.0f / 6, -1.0f / 6, -1.0f / 6 },
+    { -1.0f / 6, 1.0f / 6, -1.0f / 6 },
+    { 1.0f / 24, 1.0f / 12, 1.0f / 6 },
+    { 1.0f / 24, -1.0f / 12, 1.0f / 6 },
+    { 0, 0, 1 },
+};
+
+static inline void g_1d(float x0, float x1, float x2, float *r, int32_t step) {
+    const float even = x0 + x2;
+    r[0 * step] = x0 * 0.25f;
+    r[1 * step] = -(even + x1) * (1.0f / 6);
+    r[2 * step] = -(even - x1) * (1.0f / 6);
+    const float a = x0 * (1.0f / 24) + x2 * (1.0f / 6), b = x1 * (1.0f / 12);
+    r[3 * step] = a + b;
+    r[4 * step] = a - b;
+    r[5 * step] = x2;
+}
+
+void sb_winograd_weights(const float *g, float *u, int32_t out_channels, int32_t channels) {
+    const size_t stride = (size_t)out_channels * channels;   // between consecutive ξ
+    for (int32_t o = 0; o < out_channels; o++) {
+        for (int32_t c = 0; c < channels; c++) {
+            const float *k = g + ((size_t)o * channels + c) * 9;
+            float t[6][3], r[6][6];
+            for (int l = 0; l < 3; l++) g_1d(k[l], k[3 + l], k[6 + l], &t[0][l], 3);    // G g
+            for (int i = 0; i < 6; i++) g_1d(t[i][0], t[i][1], t[i][2], r[i], 1);       // (G g) Gᵀ
+            float *dst = u + (size_t)o * channels + c;
+            for (int x = 0; x < 36; x++) dst[x * stride] = r[x / 6][x % 6];
+        }
+    }
+}
+
+void sb_winograd_weights_ref(const float *g, float *u, int32_t out_channels, int32_t channels) {
+    const size_t stride = (size_t)out_channels * channels;
+    for (int32_t o = 0; o < out_channels; o++) {
+        for (int32_t c = 0; c < channels; c++) {
+            const float *k = g + ((size_t)o * channels + c) * 9;
+            float t[6][3];
+            for (int i = 0; i < 6; i++)
+                for (int l = 0; l < 3; l++) {
+                    float s = 0;
+                    for (int p = 0; p < 3; p++) s += wino_g[i][p] * k[p * 3 + l];
+                    t[i][l] = s;
+                }
+            for (int i = 0; i < 6; i++)
+                for (int j = 0; j < 6; j++) {
+                    float s = 0;
+                    for (int l = 0; l < 3; l++) s += t[i][l] * wino_g[j][l];
+                    u[(size_t)(i * 6 + j) * stride + (size_t)o * channels + c] = s;
+                }
+        }
+    }
+}
+
+// MARK: - Input: V = Bᵀ d B
+
+static const float wino_bt[6][6] = {
+    { 4, 0, -5, 0, 1, 0 },
+    { 0, -4, -4, 1, 1, 0 },
+    { 0, 4, -4, -1, 1, 0 },
+    { 0, -2, -1, 2, 1, 0 },
+    { 0, 2, -1, -2, 1, 0 },
+    { 0, 4, 0, -5, 0, 1 },
+};
+
+/// Copies the 6x6 input window whose top-left pixel is (y0, x0) into `d`, zero outside the plane.
+static inline void load_tile(const float *plane, int32_t h, int32_t w, int32_t y0, int32_t x0, float d[6][6]) {
+    if (y0 >= 0 && x0 >= 0 && y0 + 6 <= h && x0 + 6 <= w) {
+        for (int i = 0; i < 6; i++) memcpy(d[i], plane + (size_t)(y0 + i) * w + x0, 6 * sizeof(float));
+        return;
+    }
+    for (int i = 0; i < 6; i++) {
+        const int32_t y = y0 + i;
+        for (int j = 0; j < 6; j++) {
+            const int32_t x = x0 + j;
+            d[i][j] = (y >= 0 && y < h && x >= 0 && x < w) ? plane[(size_t)y * w + x] : 0.0f;
+        }
+    }
+}
+
+static inline void bt_1d(const float *x, int32_t in_step, float *r, int32_t out_step) {
+    const float x0 = x[0], x1 = x[in_step], x2 = x[2 * in_step], x3 = x[3 * in_step],
+                x4 = x[4 * in_step], x5 = x[5 * in_step];
+    const float a = x4 - 4.0f * x2, b = x3 - 4.0f * x1;        // rows 1, 2
+    const float c = x4 - x2, e = 2.0f * (x3 - x1);              // rows 3, 4
+    r[0 * out_step] = 4.0f * x0 - 5.0f * x2 + x4;
+    r[1 * out_step] = a + b;
+    r[2 * out_step] = a - b;
+    r[3 * out_step] = c + e;
+    r[4 * out_step] = c - e;
+    r[5 * out_step] = 4.0f * x1 - 5.0f * x3 + x5;
+}
+
+void sb_winograd_input(const float *src, float *v, const sb_window *g, int32_t c0, int32_t c1) {
+    const int32_t th = sb_winograd_tiles_h(g), tw = sb_winograd_tiles_w(g);
+    const size_t tiles = (size_t)th * tw, plane = (size_t)g->in_h * g->in_w;
+    const size_t stride = (size_t)g->channels * tiles;   // between consecutive ξ
+    for (int32_t c = c0; c < c1; c++) {
+        const float *in = src + (size_t)c * plane;
+        float *out = v + (size_t)c * tiles;
+        for (int32_t ty = 0; ty < th; ty++) {
+            for (int32_t tx = 0; tx < tw; tx++) {
+                float d[6][6], t[6][6], r[6][6];
+                load_tile(in, g->in_h, g->in_w, ty * 4 - g->pad_top, tx * 4 - g->pad_left, d);
+                for (int l = 0; l < 6; l++) bt_1d(&d[0][l], 6, &t[0][l], 6);   // Bᵀ d
+                for (int i = 0; i < 6; i++) bt_1d(t[i], 1, r[i], 1);           // (Bᵀ d) B
+                float *dst = out + (size_t)ty * tw + tx;
+                for (int x = 0; x < 36; x++) dst[x * stride] = r[x / 6][x % 6];
+            }
+        }
+    }
+}
+
+void sb_winograd_input_ref(const float *src, float *v, const sb_window *g, int32_t c0, int32_t c1) {
+    const int32_t th = sb_winograd_tiles_h(g), tw = sb_winograd_tiles_w(g);
+    const size_t tiles = (size_t)th * tw, plane = (size_t)g->in_h * g->in_w;
+    for (int32_t c = c0; c < c1; c++) {
+        for (int32_t ty = 0; ty < th; ty++) {
+            for (int32_t tx = 0; tx < tw; tx++) {
+                float d[6][6], t[6][6];
+                for (int i = 0; i < 6; i++)
+                    for (int j = 0; j < 6; j++) {
+                        const int32_t y = ty * 4 - g->pad_top + i, x = tx * 4 - g->pad_left + j;
+                        d[i][j] = (y >= 0 && y < g->in_h && x >= 0 && x < g->in_w)
+                            ? src[(size_t)c * plane + (size_t)y * g->in_w + x] : 0.0f;
+                    }
+                for (int i = 0; i < 6; i++)
+                    for (int j = 0; j < 6; j++) {
+                        float s = 0;
+                        for (int k = 0; k < 6; k++) s += wino_bt[i][k] * d[k][j];
+                        t[i][j] = s;
+                    }
+                for (int i = 0; i < 6; i++)
+                    for (int j = 0; j < 6; j++) {
+                        float s = 0;
+                        for (int k = 0; k < 6; k++) s += t[i][k] * wino_bt[j][k];
+                        v[((size_t)(i * 6 + j) * g->channels + c) * tiles + (size_t)ty * tw + tx] = s;
+                    }
+            }
+        }
+    }
+}
+
+// MARK: - Output: Y = Aᵀ M A, then the epilogue
+
+static const float wino_at[4][6] = {
+    { 1, 1, 1, 1, 1, 0 },
+    { 0, 1, -1, 2, -2, 0 },
+    { 0, 1, 1, 4, 4, 0 },
+    { 0, 1, -1, 8, -8, 1 },
+};
+
+static inline void at_1d(const float *x, int32_t in_step, float *r, int32_t out_step) {
+    const float x0 = x[0], x1 = x[in_step], x2 = x[2 * in_step], x3 = x[3 * in_step],
+                x4 = x[4 * in_step], x5 = x[5 * in_step];
+    const float s12 = x1 + x2, d12 = x1 - x2, s34 = x3 + x4, d34 = x3 - x4;
+    r[0 * out_step] = x0 + s12 + s34;
+    r[1 * out_step] = d12 + 2.0f * d34;
+    r[2 * out_step] = s12 + 4.0f * s34;
+    r[3 * out_step] = d12 + 8.0f * d34 + x5;
+}
+
+/// Writes the valid part of one 4x4 output tile with the epilogue.
+static inline void store_tile(const float y[4][4], float *dst, const float *res, int32_t w, int32_t rows,
+                              int32_t cols, float bias, int32_t relu) {
+    for (int i = 0; i < rows; i++) {
+        float *d = dst + (size_t)i * w;
+        const float *r = res ? res + (size_t)i * w : NULL;
+        for (int j = 0; j < cols; j++) {
+            float value = y[i][j] + bias + (r ? r[j] : 0.0f);
+            d[j] = (relu && value < 0.0f) ? 0.0f : value;
+        }
+    }
+}
+
+void sb_winograd_output(const float *m, float *dst, const sb_window *g, int32_t out_channels,
+                        int32_t o0, int32_t o1, const float *bias, const float *residual, int32_t relu) {
+    const int32_t th = sb_winograd_tiles_h(g), tw = sb_winograd_tiles_w(g);
+    const size_t tiles = (size_t)th * tw, plane = (size_t)g->out_h * g->out_w;
+    const size_t stride = (size_t)out_channels * tiles;
+    for (int32_t o = o0; o < o1; o++) {
+        const float *in = m + (size_t)o * tiles;
+        float *out = dst + (size_t)o * plane;
+        const float *res = residual ? residual + (size_t)o * plane : NULL;
+        const float b = bias ? bias[o] : 0.0f;
+        for (int32_t ty = 0; ty < th; ty++) {
+            const int32_t rows = g->out_h - ty * 4 < 4 ? g->out_h - ty * 4 : 4;
+            for (int32_t tx = 0; tx < tw; tx++) {
+                const int32_t cols = g->out_w - tx * 4 < 4 ? g->out_w - tx * 4 : 4;
+                const float *src = in + (size_t)ty * tw + tx;
+                float x[6][6], t[4][6], y[4][4];
+                for (int k = 0; k < 36; k++) x[k / 6][k % 6] = src[k * stride];
+                for (int l = 0; l < 6; l++) at_1d(&x[0][l], 6, &t[0][l], 6);   // Aᵀ M
+                for (int i = 0; i < 4; i++) at_1d(t[i], 1, y[i], 1);           // (Aᵀ M) A
+                const size_t at = (size_t)ty * 4 * g->out_w + (size_t)tx * 4;
+                store_tile(y, out + at, res ? res + at : NULL, g->out_w, rows, cols, b, relu);
+            }
+        }
+    }
+}
+
+void sb_winograd_output_ref(const float *m, float *dst, const sb_window *g, int32_t out_channels,
+                            int32_t o0, int32_t o1, const float *bias, const float *residual, int32_t relu) {
+    const int32_t th = sb_winograd_tiles_h(g), tw = sb_winograd_tiles_w(g);
+    const size_t tiles = (size_t)th * tw, plane = (size_t)g->out_h * g->out_w;
+    for (int32_t o = o0; o < o1; o++) {
+        for (int32_t ty = 0; ty < th; ty++) {
+            for (int32_t tx = 0; tx < tw; tx++) {
+                const size_t t = (size_t)ty * tw + tx;
+                float t1[4][6];
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 6; j++) {
+                        float s = 0;
+                        for (int k = 0; k < 6; k++) s += wino_at[i][k] * m[((size_t)(k * 6 + j) * out_channels + o) * tiles + t];
+                        t1[i][j] = s;
+                    }
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) {
+                        const int32_t y = ty * 4 + i, x = tx * 4 + j;
+                        if (y >= g->out_h || x >= g->out_w) continue;
+                        float s = 0;
+                        for (int k = 0; k < 6; k++) s += t1[i][k] * wino_at[j][k];
+                        const size_t at = (size_t)o * plane + (size_t)y * g->out_w + x;
+                        s += (bias ? bias[o] : 0.0f) + (residual ? residual[at] : 0.0f);
+                        dst[at] = relu ? (s > 0.0f ? s : 0.0f) : s;
+                    }
+            }
+        }
+    }
+}
+
+// MARK: - Driver
+
+typedef struct {
+    const sb_winograd_plan *plan;
+    const float *input, *residual;
+    float *output, *v, *m;
+    sb_gemm_fn gemm;
+    int32_t tiles;
+} sb_wino_job;
+
+static void share(int32_t total, int32_t index, int32_t count, int32_t *begin, int32_t *end) {
+    const int32_t per = total / count, extra = total % count;
+    *begin = index * per + (index < extra ? index : extra);
+    *end = *begin + per + (index < extra ? 1 : 0);
+}
+
+static void input_task(void *raw, int32_t index, int32_t count) {
+    sb_wino_job *job = raw;
+    int32_t c0, c1;
+    share(job->plan->window.channels, index, count, &c0, &c1);
+    sb_winograd_input(job->input, job->v, &job->plan->window, c0, c1);
+}
+
+static void gemm_task(void *raw, int32_t index, int32_t count) {
+    sb_wino_job *job = raw;
+    const sb_winograd_plan *p = job->plan;
+    const int32_t cin = p->window.channels, cout = p->out_channels, n = job->tiles;
+    int32_t x0, x1;
+    share(36, index, count, &x0, &x1);
+    for (int32_t x = x0; x < x1; x++)
+        job->gemm(cout, n, cin, p->weights + (size_t)x * cout * cin, cin,
+                  job->v + (size_t)x * cin * n, n, job->m + (size_t)x * cout * n, n);
+}
+
+static void output_task(void *raw, int32_t index, int32_t count) {
+    sb_wino_job *job = raw;
+    const sb_winograd_plan *p = job->plan;
+    int32_t o0, o1;
+    share(p->out_channels, index, count, &o0, &o1);
+    sb_winograd_output(job->m, job->output, &p->window, p->out_channels, o0, o1, p->bias, job->residual, p->relu);
+}
+
+void sb_winograd_conv2d(const sb_winograd_plan *plan, const float *input, const float *residual,
+                        float *output, float *scratch, sb_pool *pool, sb_gemm_fn gemm) {
+    const int32_t tiles = sb_winograd_tiles_h(&plan->window) * sb_winograd_tiles_w(&plan->window);
+    sb_wino_job job = {
+        .plan = plan, .input = input, .residual = residual, .output = output,
+        .v = scratch, .m = scratch + (size_t)36 * plan->window.channels * tiles,
+        .gemm = gemm, .tiles = tiles,
+    };
+    sb_pool_run(pool, input_task, &job);
+    sb_pool_run(pool, gemm_task, &job);
+    sb_pool_run(pool, output_task, &job);
+}
