@@ -87,49 +87,63 @@ static const float wino_bt[6][6] = {
     { 0, 4, 0, -5, 0, 1 },
 };
 
-/// Copies the 6x6 input window whose top-left pixel is (y0, x0) into `d`, zero outside the plane.
-static inline void load_tile(const float *plane, int32_t h, int32_t w, int32_t y0, int32_t x0, float d[6][6]) {
-    if (y0 >= 0 && x0 >= 0 && y0 + 6 <= h && x0 + 6 <= w) {
-        for (int i = 0; i < 6; i++) memcpy(d[i], plane + (size_t)(y0 + i) * w + x0, 6 * sizeof(float));
-        return;
-    }
-    for (int i = 0; i < 6; i++) {
-        const int32_t y = y0 + i;
-        for (int j = 0; j < 6; j++) {
-            const int32_t x = x0 + j;
-            d[i][j] = (y >= 0 && y < h && x >= 0 && x < w) ? plane[(size_t)y * w + x] : 0.0f;
-        }
-    }
-}
-
-static inline void bt_1d(const float *x, int32_t in_step, float *r, int32_t out_step) {
-    const float x0 = x[0], x1 = x[in_step], x2 = x[2 * in_step], x3 = x[3 * in_step],
-                x4 = x[4 * in_step], x5 = x[5 * in_step];
-    const float a = x4 - 4.0f * x2, b = x3 - 4.0f * x1;        // rows 1, 2
-    const float c = x4 - x2, e = 2.0f * (x3 - x1);              // rows 3, 4
-    r[0 * out_step] = 4.0f * x0 - 5.0f * x2 + x4;
-    r[1 * out_step] = a + b;
-    r[2 * out_step] = a - b;
-    r[3 * out_step] = c + e;
-    r[4 * out_step] = c - e;
-    r[5 * out_step] = 4.0f * x1 - 5.0f * x3 + x5;
-}
+// The fast transforms work on one band of tiles (one tile row, up to SB_WINO_CHUNK tiles wide)
+// at a time, with every inner loop running across the tiles of the band so the compiler can
+// vectorise it; the 1-D transforms' results for one tile are SB_WINO_CHUNK floats apart.
+#define SB_WINO_CHUNK 64
 
 void sb_winograd_input(const float *src, float *v, const sb_window *g, int32_t c0, int32_t c1) {
     const int32_t th = sb_winograd_tiles_h(g), tw = sb_winograd_tiles_w(g);
     const size_t tiles = (size_t)th * tw, plane = (size_t)g->in_h * g->in_w;
     const size_t stride = (size_t)g->channels * tiles;   // between consecutive ξ
+    float band[6][SB_WINO_CHUNK * 4 + 2];   // the 6 input rows under the band, zero-padded
+    float t[6][SB_WINO_CHUNK * 4 + 2];      // Bᵀ d down each column of the band
     for (int32_t c = c0; c < c1; c++) {
         const float *in = src + (size_t)c * plane;
-        float *out = v + (size_t)c * tiles;
         for (int32_t ty = 0; ty < th; ty++) {
-            for (int32_t tx = 0; tx < tw; tx++) {
-                float d[6][6], t[6][6], r[6][6];
-                load_tile(in, g->in_h, g->in_w, ty * 4 - g->pad_top, tx * 4 - g->pad_left, d);
-                for (int l = 0; l < 6; l++) bt_1d(&d[0][l], 6, &t[0][l], 6);   // Bᵀ d
-                for (int i = 0; i < 6; i++) bt_1d(t[i], 1, r[i], 1);           // (Bᵀ d) B
-                float *dst = out + (size_t)ty * tw + tx;
-                for (int x = 0; x < 36; x++) dst[x * stride] = r[x / 6][x % 6];
+            const int32_t y0 = ty * 4 - g->pad_top;
+            for (int32_t tx0 = 0; tx0 < tw; tx0 += SB_WINO_CHUNK) {
+                const int32_t n = tw - tx0 < SB_WINO_CHUNK ? tw - tx0 : SB_WINO_CHUNK;
+                const int32_t x0 = tx0 * 4 - g->pad_left, width = n * 4 + 2;
+                // Columns [lo, hi) of the band lie inside the input.
+                int32_t lo = -x0 > 0 ? -x0 : 0, hi = g->in_w - x0 < width ? g->in_w - x0 : width;
+                if (hi < lo) hi = lo;
+                for (int k = 0; k < 6; k++) {
+                    const int32_t y = y0 + k;
+                    float *row = band[k];
+                    if (y < 0 || y >= g->in_h) { memset(row, 0, (size_t)width * sizeof(float)); continue; }
+                    for (int32_t x = 0; x < lo; x++) row[x] = 0.0f;
+                    memcpy(row + lo, in + (size_t)y * g->in_w + x0 + lo, (size_t)(hi - lo) * sizeof(float));
+                    for (int32_t x = hi; x < width; x++) row[x] = 0.0f;
+                }
+                for (int32_t x = 0; x < width; x++) {
+                    const float d0 = band[0][x], d1 = band[1][x], d2 = band[2][x], d3 = band[3][x],
+                                d4 = band[4][x], d5 = band[5][x];
+                    const float a = d4 - 4.0f * d2, b = d3 - 4.0f * d1, e = d4 - d2, f = 2.0f * (d3 - d1);
+                    t[0][x] = 4.0f * d0 - 5.0f * d2 + d4;
+                    t[1][x] = a + b;
+                    t[2][x] = a - b;
+                    t[3][x] = e + f;
+                    t[4][x] = e - f;
+                    t[5][x] = 4.0f * d1 - 5.0f * d3 + d5;
+                }
+                float *out = v + (size_t)c * tiles + (size_t)ty * tw + tx0;
+                for (int i = 0; i < 6; i++) {
+                    const float *r = t[i];
+                    float *o0 = out + (size_t)(i * 6 + 0) * stride, *o1 = out + (size_t)(i * 6 + 1) * stride,
+                          *o2 = out + (size_t)(i * 6 + 2) * stride, *o3 = out + (size_t)(i * 6 + 3) * stride,
+                          *o4 = out + (size_t)(i * 6 + 4) * stride, *o5 = out + (size_t)(i * 6 + 5) * stride;
+                    for (int32_t j = 0; j < n; j++) {
+                        const float *x = r + 4 * j;
+                        const float a = x[4] - 4.0f * x[2], b = x[3] - 4.0f * x[1], e = x[4] - x[2], f = 2.0f * (x[3] - x[1]);
+                        o0[j] = 4.0f * x[0] - 5.0f * x[2] + x[4];
+                        o1[j] = a + b;
+                        o2[j] = a - b;
+                        o3[j] = e + f;
+                        o4[j] = e - f;
+                        o5[j] = 4.0f * x[1] - 5.0f * x[3] + x[5];
+                    }
+                }
             }
         }
     }
@@ -174,50 +188,60 @@ static const float wino_at[4][6] = {
     { 0, 1, -1, 8, -8, 1 },
 };
 
-static inline void at_1d(const float *x, int32_t in_step, float *r, int32_t out_step) {
-    const float x0 = x[0], x1 = x[in_step], x2 = x[2 * in_step], x3 = x[3 * in_step],
-                x4 = x[4 * in_step], x5 = x[5 * in_step];
-    const float s12 = x1 + x2, d12 = x1 - x2, s34 = x3 + x4, d34 = x3 - x4;
-    r[0 * out_step] = x0 + s12 + s34;
-    r[1 * out_step] = d12 + 2.0f * d34;
-    r[2 * out_step] = s12 + 4.0f * s34;
-    r[3 * out_step] = d12 + 8.0f * d34 + x5;
-}
-
-/// Writes the valid part of one 4x4 output tile with the epilogue.
-static inline void store_tile(const float y[4][4], float *dst, const float *res, int32_t w, int32_t rows,
-                              int32_t cols, float bias, int32_t relu) {
-    for (int i = 0; i < rows; i++) {
-        float *d = dst + (size_t)i * w;
-        const float *r = res ? res + (size_t)i * w : NULL;
-        for (int j = 0; j < cols; j++) {
-            float value = y[i][j] + bias + (r ? r[j] : 0.0f);
-            d[j] = (relu && value < 0.0f) ? 0.0f : value;
-        }
-    }
-}
-
 void sb_winograd_output(const float *m, float *dst, const sb_window *g, int32_t out_channels,
                         int32_t o0, int32_t o1, const float *bias, const float *residual, int32_t relu) {
     const int32_t th = sb_winograd_tiles_h(g), tw = sb_winograd_tiles_w(g);
     const size_t tiles = (size_t)th * tw, plane = (size_t)g->out_h * g->out_w;
     const size_t stride = (size_t)out_channels * tiles;
+    float t[4][6][SB_WINO_CHUNK];       // Aᵀ M down each column of every tile of the band
+    float rows[4][SB_WINO_CHUNK * 4];   // the band's 4 output rows
     for (int32_t o = o0; o < o1; o++) {
         const float *in = m + (size_t)o * tiles;
         float *out = dst + (size_t)o * plane;
         const float *res = residual ? residual + (size_t)o * plane : NULL;
         const float b = bias ? bias[o] : 0.0f;
         for (int32_t ty = 0; ty < th; ty++) {
-            const int32_t rows = g->out_h - ty * 4 < 4 ? g->out_h - ty * 4 : 4;
-            for (int32_t tx = 0; tx < tw; tx++) {
-                const int32_t cols = g->out_w - tx * 4 < 4 ? g->out_w - tx * 4 : 4;
-                const float *src = in + (size_t)ty * tw + tx;
-                float x[6][6], t[4][6], y[4][4];
-                for (int k = 0; k < 36; k++) x[k / 6][k % 6] = src[k * stride];
-                for (int l = 0; l < 6; l++) at_1d(&x[0][l], 6, &t[0][l], 6);   // Aᵀ M
-                for (int i = 0; i < 4; i++) at_1d(t[i], 1, y[i], 1);           // (Aᵀ M) A
-                const size_t at = (size_t)ty * 4 * g->out_w + (size_t)tx * 4;
-                store_tile(y, out + at, res ? res + at : NULL, g->out_w, rows, cols, b, relu);
+            const int32_t valid_rows = g->out_h - ty * 4 < 4 ? g->out_h - ty * 4 : 4;
+            for (int32_t tx0 = 0; tx0 < tw; tx0 += SB_WINO_CHUNK) {
+                const int32_t n = tw - tx0 < SB_WINO_CHUNK ? tw - tx0 : SB_WINO_CHUNK;
+                const float *src = in + (size_t)ty * tw + tx0;
+                for (int l = 0; l < 6; l++) {
+                    const float *m0 = src + (size_t)(0 * 6 + l) * stride, *m1 = src + (size_t)(1 * 6 + l) * stride,
+                                *m2 = src + (size_t)(2 * 6 + l) * stride, *m3 = src + (size_t)(3 * 6 + l) * stride,
+                                *m4 = src + (size_t)(4 * 6 + l) * stride, *m5 = src + (size_t)(5 * 6 + l) * stride;
+                    for (int32_t j = 0; j < n; j++) {
+                        const float s12 = m1[j] + m2[j], d12 = m1[j] - m2[j], s34 = m3[j] + m4[j], d34 = m3[j] - m4[j];
+                        t[0][l][j] = m0[j] + s12 + s34;
+                        t[1][l][j] = d12 + 2.0f * d34;
+                        t[2][l][j] = s12 + 4.0f * s34;
+                        t[3][l][j] = d12 + 8.0f * d34 + m5[j];
+                    }
+                }
+                for (int i = 0; i < 4; i++) {
+                    float *row = rows[i];
+                    const float *x0 = t[i][0], *x1 = t[i][1], *x2 = t[i][2], *x3 = t[i][3], *x4 = t[i][4], *x5 = t[i][5];
+                    for (int32_t j = 0; j < n; j++) {
+                        const float s12 = x1[j] + x2[j], d12 = x1[j] - x2[j], s34 = x3[j] + x4[j], d34 = x3[j] - x4[j];
+                        row[4 * j + 0] = x0[j] + s12 + s34;
+                        row[4 * j + 1] = d12 + 2.0f * d34;
+                        row[4 * j + 2] = s12 + 4.0f * s34;
+                        row[4 * j + 3] = d12 + 8.0f * d34 + x5[j];
+                    }
+                }
+                const int32_t x0 = tx0 * 4, cols = g->out_w - x0 < n * 4 ? g->out_w - x0 : n * 4;
+                for (int i = 0; i < valid_rows; i++) {
+                    const size_t at = (size_t)(ty * 4 + i) * g->out_w + x0;
+                    float *d = out + at;
+                    const float *row = rows[i];
+                    if (res) {
+                        const float *r = res + at;
+                        if (relu) for (int32_t x = 0; x < cols; x++) { float y = row[x] + b + r[x]; d[x] = y > 0.0f ? y : 0.0f; }
+                        else      for (int32_t x = 0; x < cols; x++) d[x] = row[x] + b + r[x];
+                    } else {
+                        if (relu) for (int32_t x = 0; x < cols; x++) { float y = row[x] + b; d[x] = y > 0.0f ? y : 0.0f; }
+                        else      for (int32_t x = 0; x < cols; x++) d[x] = row[x] + b;
+                    }
+                }
             }
         }
     }
