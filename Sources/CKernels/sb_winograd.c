@@ -4,10 +4,6 @@
 #include "sb_winograd.h"
 #include <string.h>
 
-int32_t sb_winograd_eligible(const sb_window *g) {
-    return g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->out_h > 0 && g->out_w > 0;
-}
-
 int32_t sb_winograd_tiles_h(const sb_window *g) { return (g->out_h + SB_WINO_OUT - 1) / SB_WINO_OUT; }
 int32_t sb_winograd_tiles_w(const sb_window *g) { return (g->out_w + SB_WINO_OUT - 1) / SB_WINO_OUT; }
 

@@ -29,9 +29,6 @@ extern "C" {
 #define SB_WINO_ALPHA 6
 #define SB_WINO_OUT 4
 
-/// True when `g` is a window the Winograd path computes: 3x3, stride 1 (any padding).
-int32_t sb_winograd_eligible(const sb_window *g);
-
 /// Output tiles in each direction: ceil(out / 4).
 int32_t sb_winograd_tiles_h(const sb_window *g);
 int32_t sb_winograd_tiles_w(const sb_window *g);
