@@ -88,7 +88,8 @@ static const float wino_bt[6][6] = {
 // vectorise it; the 1-D transforms' results for one tile are SB_WINO_CHUNK floats apart.
 #define SB_WINO_CHUNK 64
 
-void sb_winograd_input(const float *src, float *v, const sb_window *g, int32_t c0, int32_t c1) {
+/// The input transform of the tile rows [ty0, ty1) of the input channels [c0, c1).
+static void input_rows(const float *src, float *v, const sb_window *g, int32_t c0, int32_t c1, int32_t ty0, int32_t ty1) {
     const int32_t th = sb_winograd_tiles_h(g), tw = sb_winograd_tiles_w(g);
     const size_t tiles = (size_t)th * tw, plane = (size_t)g->in_h * g->in_w;
     const size_t stride = (size_t)g->channels * tiles;   // between consecutive ξ
@@ -96,7 +97,7 @@ void sb_winograd_input(const float *src, float *v, const sb_window *g, int32_t c
     float t[6][SB_WINO_CHUNK * 4 + 2];      // Bᵀ d down each column of the band
     for (int32_t c = c0; c < c1; c++) {
         const float *in = src + (size_t)c * plane;
-        for (int32_t ty = 0; ty < th; ty++) {
+        for (int32_t ty = ty0; ty < ty1; ty++) {
             const int32_t y0 = ty * 4 - g->pad_top;
             for (int32_t tx0 = 0; tx0 < tw; tx0 += SB_WINO_CHUNK) {
                 const int32_t n = tw - tx0 < SB_WINO_CHUNK ? tw - tx0 : SB_WINO_CHUNK;
@@ -145,6 +146,10 @@ void sb_winograd_input(const float *src, float *v, const sb_window *g, int32_t c
     }
 }
 
+void sb_winograd_input(const float *src, float *v, const sb_window *g, int32_t c0, int32_t c1) {
+    input_rows(src, v, g, c0, c1, 0, sb_winograd_tiles_h(g));
+}
+
 void sb_winograd_input_ref(const float *src, float *v, const sb_window *g, int32_t c0, int32_t c1) {
     const int32_t th = sb_winograd_tiles_h(g), tw = sb_winograd_tiles_w(g);
     const size_t tiles = (size_t)th * tw, plane = (size_t)g->in_h * g->in_w;
@@ -184,8 +189,9 @@ static const float wino_at[4][6] = {
     { 0, 1, -1, 8, -8, 1 },
 };
 
-void sb_winograd_output(const float *m, float *dst, const sb_window *g, int32_t out_channels,
-                        int32_t o0, int32_t o1, const float *bias, const float *residual, int32_t relu) {
+/// The output transform and epilogue of the tile rows [ty0, ty1) of the output channels [o0, o1).
+static void output_rows(const float *m, float *dst, const sb_window *g, int32_t out_channels, int32_t o0, int32_t o1,
+                        int32_t ty0, int32_t ty1, const float *bias, const float *residual, int32_t relu) {
     const int32_t th = sb_winograd_tiles_h(g), tw = sb_winograd_tiles_w(g);
     const size_t tiles = (size_t)th * tw, plane = (size_t)g->out_h * g->out_w;
     const size_t stride = (size_t)out_channels * tiles;
@@ -196,7 +202,7 @@ void sb_winograd_output(const float *m, float *dst, const sb_window *g, int32_t 
         float *out = dst + (size_t)o * plane;
         const float *res = residual ? residual + (size_t)o * plane : NULL;
         const float b = bias ? bias[o] : 0.0f;
-        for (int32_t ty = 0; ty < th; ty++) {
+        for (int32_t ty = ty0; ty < ty1; ty++) {
             const int32_t valid_rows = g->out_h - ty * 4 < 4 ? g->out_h - ty * 4 : 4;
             for (int32_t tx0 = 0; tx0 < tw; tx0 += SB_WINO_CHUNK) {
                 const int32_t n = tw - tx0 < SB_WINO_CHUNK ? tw - tx0 : SB_WINO_CHUNK;
@@ -241,6 +247,11 @@ void sb_winograd_output(const float *m, float *dst, const sb_window *g, int32_t 
             }
         }
     }
+}
+
+void sb_winograd_output(const float *m, float *dst, const sb_window *g, int32_t out_channels,
+                        int32_t o0, int32_t o1, const float *bias, const float *residual, int32_t relu) {
+    output_rows(m, dst, g, out_channels, o0, o1, 0, sb_winograd_tiles_h(g), bias, residual, relu);
 }
 
 void sb_winograd_output_ref(const float *m, float *dst, const sb_window *g, int32_t out_channels,
@@ -289,30 +300,22 @@ static void share(int32_t total, int32_t index, int32_t count, int32_t *begin, i
     *end = *begin + per + (index < extra ? 1 : 0);
 }
 
-static void input_task(void *raw, int32_t index, int32_t count) {
-    sb_wino_job *job = raw;
-    int32_t c0, c1;
-    share(job->plan->window.channels, index, count, &c0, &c1);
-    sb_winograd_input(job->input, job->v, &job->plan->window, c0, c1);
-}
-
-static void gemm_task(void *raw, int32_t index, int32_t count) {
+/// One thread's share: the tile rows [ty0, ty1), through all three steps. The threads share no
+/// intermediate result (each writes its own columns of V and M), so one pool run suffices.
+static void tile_rows_task(void *raw, int32_t index, int32_t count) {
     sb_wino_job *job = raw;
     const sb_winograd_plan *p = job->plan;
-    const int32_t cin = p->window.channels, cout = p->out_channels, n = job->tiles;
-    int32_t x0, x1;
-    share(36, index, count, &x0, &x1);
-    for (int32_t x = x0; x < x1; x++)
+    const sb_window *g = &p->window;
+    const int32_t cin = g->channels, cout = p->out_channels, tiles = job->tiles, tw = sb_winograd_tiles_w(g);
+    int32_t ty0, ty1;
+    share(sb_winograd_tiles_h(g), index, count, &ty0, &ty1);
+    if (ty1 <= ty0) return;
+    const int32_t t0 = ty0 * tw, n = (ty1 - ty0) * tw;
+    input_rows(job->input, job->v, g, 0, cin, ty0, ty1);
+    for (int32_t x = 0; x < 36; x++)
         job->gemm(cout, n, cin, p->weights + (size_t)x * cout * cin, cin,
-                  job->v + (size_t)x * cin * n, n, job->m + (size_t)x * cout * n, n);
-}
-
-static void output_task(void *raw, int32_t index, int32_t count) {
-    sb_wino_job *job = raw;
-    const sb_winograd_plan *p = job->plan;
-    int32_t o0, o1;
-    share(p->out_channels, index, count, &o0, &o1);
-    sb_winograd_output(job->m, job->output, &p->window, p->out_channels, o0, o1, p->bias, job->residual, p->relu);
+                  job->v + (size_t)x * cin * tiles + t0, tiles, job->m + (size_t)x * cout * tiles + t0, tiles);
+    output_rows(job->m, job->output, g, cout, 0, cout, ty0, ty1, p->bias, job->residual, p->relu);
 }
 
 void sb_winograd_conv2d(const sb_winograd_plan *plan, const float *input, const float *residual,
@@ -323,7 +326,5 @@ void sb_winograd_conv2d(const sb_winograd_plan *plan, const float *input, const 
         .v = scratch, .m = scratch + (size_t)36 * plan->window.channels * tiles,
         .gemm = gemm, .tiles = tiles,
     };
-    sb_pool_run(pool, input_task, &job);
-    sb_pool_run(pool, gemm_task, &job);
-    sb_pool_run(pool, output_task, &job);
+    sb_pool_run(pool, tile_rows_task, &job);
 }

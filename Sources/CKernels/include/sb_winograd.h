@@ -64,9 +64,10 @@ typedef struct sb_winograd_plan {
     const float *bias;      // [out_channels] or NULL
 } sb_winograd_plan;
 
-/// Runs one convolution: input transform split over the pool's threads by input channel, the
-/// 36 GEMMs (`gemm`, single-threaded each) split by ξ, the output transform with its epilogue by
-/// output channel. `scratch` holds `sb_winograd_scratch_floats` floats; `residual` may be NULL.
+/// Runs one convolution, split over the pool's threads by rows of tiles: each thread transforms
+/// its tiles' input, runs the 36 GEMMs (`gemm`, single-threaded) on its columns of V and M and
+/// transforms its output tiles with the epilogue, so the threads never wait for one another
+/// mid-layer. `scratch` holds `sb_winograd_scratch_floats` floats; `residual` may be NULL.
 void sb_winograd_conv2d(const sb_winograd_plan *plan, const float *input, const float *residual,
                         float *output, float *scratch, sb_pool *pool, sb_gemm_fn gemm);
 
