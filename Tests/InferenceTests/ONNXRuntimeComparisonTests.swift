@@ -40,6 +40,8 @@ import Testing
             let scale = reference.map { abs($0) }.max() ?? 1
             let worst = zip(ours, reference).map { abs($0 - $1) }.max() ?? .infinity
             #expect(worst <= 1e-3 * scale, "\(name) seed \(seed): max |Δ| \(worst) > 1e-3 × \(scale)")
+            let strategies = network.layerDescriptions.filter { $0.contains("[winograd") }.count
+            print("\(name) seed \(seed): max |Δ| / max |logit| = \(worst / scale) (\(strategies) Winograd convolutions)")
             let k = min(5, ours.count)
             #expect(topK(ours, k) == topK(reference, k), "\(name) seed \(seed): top-\(k) order differs")
         }

@@ -5,3 +5,4 @@
 #include "sb_int8.h"
 #include "sb_q8_conv.h"
 #include "sb_calib.h"
+#include "sb_winograd.h"

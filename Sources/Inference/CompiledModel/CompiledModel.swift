@@ -119,7 +119,7 @@ public final class CompiledModel {
             var text = "\(layer.name) -> \(plan.shapes[layer.output])"
             if case .conv(let c) = layer {
                 let int8 = quantization?.convs.contains { $0.layer == index } ?? false
-                text += " [\(int8 ? "int8" : "fp32") \(c.strategy.rawValue)\(c.residual != nil ? " +residual" : "")\(c.relu ? " +relu" : "")]"
+                text += " [\(int8 ? "int8" : "fp32") \((int8 ? c.strategy.withoutWinograd : c.strategy).rawValue)\(c.residual != nil ? " +residual" : "")\(c.relu ? " +relu" : "")]"
                 text += " weights \(c.outChannels)x\(c.reduction)"
             }
             if let q = quantization?.activations[layer.output] {

@@ -24,6 +24,21 @@ public final class Network {
     /// Convolutions ready for the C driver, by layer index (pointers into `parameters`).
     private var convPlans: [sb_conv_plan]
     private var convPlanIndex: [Int]
+    /// The strategy each convolution runs with, by layer index (`.winograd` only when enabled).
+    private let executedStrategies: [ConvStrategy?]
+    /// Winograd convolutions, by layer index (pointers into `winogradWeights`).
+    private var winogradPlans: [sb_winograd_plan]
+    private var winogradPlanIndex: [Int]
+    /// Transformed weights of every Winograd convolution, prepared at load: per convolution
+    /// U [36][outChannels][inChannels] (4x the 3x3 weights), back to back, 16-float aligned.
+    private let winogradWeights: UnsafeMutablePointer<Float>
+    private let winogradWeightCount: Int
+
+    /// Whether 3x3 stride-1 convolutions use Winograd F(4x4, 3x3): on unless the environment
+    /// sets `SMARTBIN_WINOGRAD=0` (for A/B benchmarks). Read when a network is loaded.
+    static var winogradEnabled: Bool {
+        ProcessInfo.processInfo.environment["SMARTBIN_WINOGRAD"] != "0"
+    }
     private var pool: OpaquePointer?
 
     /// Threads one forward pass uses (the engine's own pool; BLAS runs single-threaded on each
@@ -50,8 +65,8 @@ public final class Network {
     public var endsWithSoftmax: Bool { plan.endsWithSoftmax }
     /// Floating-point operations of one forward pass (a multiply-add counts as two).
     public var flops: Double { plan.layers.reduce(0) { $0 + $1.flops } }
-    /// Bytes of weights and of the workspace.
-    public var parameterBytes: Int { parameterCount * 4 }
+    /// Bytes of weights (with the Winograd-transformed copies) and of the workspace.
+    public var parameterBytes: Int { (parameterCount + winogradWeightCount) * 4 }
     public var workspaceBytes: Int { (arenaCount + scratchCount) * 4 }
     /// Number of executed layers after fusion.
     public var layerCount: Int { plan.layers.count }
@@ -91,17 +106,50 @@ public final class Network {
         arenaCount = total
         arena = Network.allocate(max(total, 1))
         arena.initialize(repeating: 0, count: max(total, 1))
+        let winograd = Network.winogradEnabled
+        let strategies: [ConvStrategy?] = plan.layers.map { layer in
+            guard case .conv(let conv) = layer else { return nil }
+            return winograd ? conv.strategy : conv.strategy.withoutWinograd
+        }
+        executedStrategies = strategies
+        func aligned(_ n: Int) -> Int { (n + 15) / 16 * 16 }
+
         var scratchNeeded = 0
-        for case .conv(let conv) in plan.layers where conv.strategy != .direct {
-            scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane)
+        var transformedCount = 0
+        for (layerIndex, layer) in plan.layers.enumerated() {
+            guard case .conv(var conv) = layer else { continue }
+            switch strategies[layerIndex] {
+            case .winograd:
+                scratchNeeded = max(scratchNeeded, sb_winograd_scratch_floats(&conv.window, Int32(conv.outChannels)))
+                transformedCount += aligned(36 * conv.outChannels * Int(conv.window.channels))
+            case .im2col, .subsample:
+                scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane)
+            case .direct, nil:
+                break
+            }
         }
         scratchCount = scratchNeeded
         scratch = Network.allocate(max(scratchNeeded, 1))
+        winogradWeightCount = transformedCount
+        winogradWeights = Network.allocate(max(transformedCount, 1))
 
         var plans: [sb_conv_plan] = []
         var index = [Int](repeating: -1, count: plan.layers.count)
+        var winogradPlans: [sb_winograd_plan] = []
+        var winogradIndex = [Int](repeating: -1, count: plan.layers.count)
+        var transformedCursor = 0
         for (layerIndex, layer) in plan.layers.enumerated() {
             guard case .conv(let conv) = layer else { continue }
+            if strategies[layerIndex] == .winograd {
+                let target = winogradWeights + transformedCursor
+                sb_winograd_weights(weights + conv.weights.offset, target, Int32(conv.outChannels), conv.window.channels)
+                transformedCursor += aligned(36 * conv.outChannels * Int(conv.window.channels))
+                winogradIndex[layerIndex] = winogradPlans.count
+                winogradPlans.append(sb_winograd_plan(window: conv.window, out_channels: Int32(conv.outChannels),
+                                                      relu: conv.relu ? 1 : 0, weights: target,
+                                                      bias: weights + conv.bias.offset))
+                continue
+            }
             index[layerIndex] = plans.count
             plans.append(sb_conv_plan(window: conv.window, out_channels: Int32(conv.outChannels),
                                       unfold: conv.strategy == .direct ? 0 : 1, relu: conv.relu ? 1 : 0,
@@ -109,6 +157,8 @@ public final class Network {
         }
         convPlans = plans
         convPlanIndex = index
+        self.winogradPlans = winogradPlans
+        winogradPlanIndex = winogradIndex
         BLASRuntime.threads = 1
     }
 
@@ -117,6 +167,7 @@ public final class Network {
         if weightOwner == nil { free(parameters) }
         free(arena)
         free(scratch)
+        free(winogradWeights)
     }
 
     static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -242,6 +293,12 @@ public final class Network {
     /// Executes one layer.
     private func run(_ index: Int) {
         switch plan.layers[index] {
+        case .conv(let conv) where winogradPlanIndex[index] >= 0:
+            winogradPlans.withUnsafeBufferPointer { plans in
+                let plan = plans.baseAddress! + winogradPlanIndex[index]
+                sb_winograd_conv2d(plan, pointer(conv.input), conv.residual.map { UnsafePointer(pointer($0)) },
+                                   pointer(conv.output), scratch, pool, BLAS.kernel)
+            }
         case .conv(let conv):
             convPlans.withUnsafeBufferPointer { plans in
                 let plan = plans.baseAddress! + convPlanIndex[index]
@@ -277,11 +334,11 @@ public final class Network {
 
     /// A one-line description of every executed layer: name, output shape, GFLOP.
     public var layerDescriptions: [String] {
-        plan.layers.map { layer in
+        plan.layers.enumerated().map { index, layer in
             let shape = plan.shapes[layer.output]
             var text = "\(layer.name) -> \(shape)"
-            if case .conv(let conv) = layer {
-                text += " [\(conv.strategy.rawValue)\(conv.residual != nil ? " +residual" : "")\(conv.relu ? " +relu" : "")]"
+            if case .conv(let conv) = layer, let strategy = executedStrategies[index] {
+                text += " [\(strategy.rawValue)\(conv.residual != nil ? " +residual" : "")\(conv.relu ? " +relu" : "")]"
             }
             if layer.flops > 0 { text += String(format: " %.3f GFLOP", layer.flops / 1e9) }
             return text

@@ -334,7 +334,7 @@ public final class QuantizedNetwork {
             var text = "\(layer.name) -> \(shape)"
             if case .conv(let conv) = layer {
                 let precision = quantization.activations[conv.input] != nil ? "int8" : "fp32"
-                text += " [\(precision) \(conv.strategy.rawValue)\(conv.residual != nil ? " +residual" : "")\(conv.relu ? " +relu" : "")]"
+                text += " [\(precision) \(conv.strategy.withoutWinograd.rawValue)\(conv.residual != nil ? " +residual" : "")\(conv.relu ? " +relu" : "")]"
             }
             if let q = quantization.activations[layer.output] {
                 text += String(format: " u8(scale %.4g, zp %d)", q.scale, q.zeroPoint)

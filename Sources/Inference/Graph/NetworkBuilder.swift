@@ -150,8 +150,7 @@ struct NetworkBuilder {
             }
             bias = values
         }
-        let strategy: ConvStrategy = (kh == 1 && kw == 1 && pads == [0, 0, 0, 0])
-            ? (strides == [1, 1] ? .direct : .subsample) : .im2col
+        let strategy = ConvStrategy.choose(window)
         let output = newActivation(ActivationShape(channels: cout, height: Int(window.out_h), width: Int(window.out_w)),
                                    producedBy: layers.count)
         let conv = ConvLayer(input: x, output: output, residual: nil, relu: false, window: window, outChannels: cout,

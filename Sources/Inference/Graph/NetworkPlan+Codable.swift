@@ -107,8 +107,10 @@ struct PlanDescription: Codable, Sendable {
             let x = r.inputs[0]
             switch r.kind {
             case "conv":
-                guard let w = r.window?.window, let m = r.outChannels, let strategy = r.strategy.flatMap(ConvStrategy.init(rawValue:)),
+                guard let w = r.window?.window, var strategy = r.strategy.flatMap(ConvStrategy.init(rawValue:)), let m = r.outChannels,
                       r.residual.map(ids.contains) ?? true else { throw bad("layer \(i): incomplete conv") }
+                // Files compiled before the Winograd path say im2col for its convolutions too.
+                if strategy == .im2col { strategy = ConvStrategy.choose(w) }
                 list.append(.conv(ConvLayer(input: x, output: r.output, residual: r.residual, relu: r.relu ?? false, window: w,
                                             outChannels: m, weights: try slice(r.weights, i), bias: try slice(r.bias, i), strategy: strategy)))
             case "maxpool":

@@ -32,6 +32,27 @@ enum ConvStrategy: String, Sendable {
     case subsample
     /// Any other window: unfold into columns, then GEMM.
     case im2col
+    /// 3x3, stride 1, padding 1, at least `minimumWinogradTiles` 4x4 output tiles: Winograd
+    /// F(4x4, 3x3) (`sb_winograd.h`), weights transformed at load. The int8 engine, and the fp32
+    /// engine with `SMARTBIN_WINOGRAD=0`, run it as `im2col`.
+    case winograd
+
+    /// Below this many output tiles (e.g. 14x14 -> 16, 7x7 -> 4) the 36 GEMMs are too thin
+    /// (N = tiles) and stream 4x the weights; im2col measured as fast or faster there.
+    static let minimumWinogradTiles = 25
+
+    /// The strategy for a convolution with this window (groups and dilations are 1).
+    static func choose(_ w: sb_window) -> ConvStrategy {
+        let pads = [w.pad_top, w.pad_left, w.pad_bottom, w.pad_right]
+        if w.k_h == 1 && w.k_w == 1 && pads == [0, 0, 0, 0] { return w.stride_h == 1 && w.stride_w == 1 ? .direct : .subsample }
+        let tiles = Int((w.out_h + 3) / 4) * Int((w.out_w + 3) / 4)
+        if w.k_h == 3 && w.k_w == 3 && w.stride_h == 1 && w.stride_w == 1 && pads == [1, 1, 1, 1]
+            && tiles >= minimumWinogradTiles { return .winograd }
+        return .im2col
+    }
+
+    /// The strategy for a GEMM-only engine (no Winograd): `.winograd` becomes `.im2col`.
+    var withoutWinograd: ConvStrategy { self == .winograd ? .im2col : self }
 }
 
 /// A convolution with everything folded in: BN into weights and bias, then bias, the residual
