@@ -1,17 +1,18 @@
 import Foundation
 
-/// A value guarded by a lock, for state shared with libmosquitto's loop thread.
+/// A value guarded by a lock, for state shared between threads (libmosquitto's loop thread,
+/// the dashboard's ingest loop and HTTP handlers).
 ///
 /// Only `withLock` touches the value, so the wrapper is safe to share across threads.
-final class Locked<Value>: @unchecked Sendable {
+public final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
 
-    init(_ value: Value) {
+    public init(_ value: Value) {
         self.value = value
     }
 
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+    public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)

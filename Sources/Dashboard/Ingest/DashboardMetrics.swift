@@ -1,3 +1,5 @@
+import Telemetry
+
 /// Counters of the ingest pipeline, rendered as Prometheus text by `/metrics`.
 public final class DashboardMetrics: Sendable {
     /// A snapshot of the counters.

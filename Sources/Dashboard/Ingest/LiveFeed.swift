@@ -1,3 +1,4 @@
+import Telemetry
 import ServiceLifecycle
 
 /// Fans stored events, fill alerts and bin changes out to the open `/api/stream` connections.
