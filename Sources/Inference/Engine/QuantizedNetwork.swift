@@ -29,9 +29,11 @@ public final class QuantizedNetwork {
     private let inputQ: UnsafeMutablePointer<UInt8>
     private let scratch: UnsafeMutableRawPointer
     private let scratchBytes: Int
-    /// fp32 output of an fp32 conv before it is quantised.
-    private let floatTemp: UnsafeMutablePointer<Float>
-    private let floatTempCount: Int
+    /// Per-thread scratch of an fp32 conv (the first one), run in bands of `bandRows` output rows
+    /// (`sb_conv2d_f32_u8`): the band's unfold and fp32 output.
+    private var bandScratch: UnsafeMutablePointer<Float>
+    private let bandFloats: Int
+    static let bandRows: Int32 = 8
     private var workspaces: UnsafeMutableRawPointer
     private let workspaceSize: Int
     private var q8Plans: [sb_q8_conv_plan]
@@ -47,7 +49,7 @@ public final class QuantizedNetwork {
     public var flops: Double { plan.layers.reduce(0) { $0 + $1.flops } }
     /// Bytes of packed int8 weights plus fp32 parameters the engine reads.
     public var parameterBytes: Int { packedBytes + parameterCount * 4 }
-    public var workspaceBytes: Int { arenaBytes + scratchBytes + floatTempCount * 4 + workspaceSize * max(threads, 1) }
+    public var workspaceBytes: Int { arenaBytes + scratchBytes + (bandFloats * 4 + workspaceSize) * max(threads, 1) }
     public var layerCount: Int { plan.layers.count }
     /// The name of the int8 GEMM variant in use ("avx512vnni", "neon", ...).
     public var kernelName: String { String(cString: sb_q8_kernel_name(kernel)) }
@@ -120,7 +122,7 @@ public final class QuantizedNetwork {
         var q8: [sb_q8_conv_plan] = []
         var f32: [sb_conv_plan] = []
         var index = [Int](repeating: -1, count: plan.layers.count)
-        var scratchNeeded = 64, tempNeeded = 16
+        var scratchNeeded = 64, bandNeeded = 16
         var constantCursor = 0
         for (layerIndex, layer) in plan.layers.enumerated() {
             guard case .conv(let conv) = layer else { continue }
@@ -166,11 +168,11 @@ public final class QuantizedNetwork {
                 if unfold { scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane) }
             } else {
                 index[layerIndex] = f32.count
-                f32.append(sb_conv_plan(window: conv.window, out_channels: Int32(conv.outChannels), unfold: unfold ? 1 : 0,
-                                        relu: conv.relu ? 1 : 0, weights: parameters + conv.weights.offset,
-                                        bias: parameters + conv.bias.offset))
-                if unfold { scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane * 4) }
-                tempNeeded = max(tempNeeded, conv.outChannels * conv.outputPlane)
+                var p = sb_conv_plan(window: conv.window, out_channels: Int32(conv.outChannels), unfold: unfold ? 1 : 0,
+                                     relu: conv.relu ? 1 : 0, weights: parameters + conv.weights.offset,
+                                     bias: parameters + conv.bias.offset)
+                f32.append(p)
+                bandNeeded = max(bandNeeded, sb_conv2d_f32_u8_scratch(&p, Self.bandRows))
             }
         }
         q8Plans = q8
@@ -178,8 +180,8 @@ public final class QuantizedNetwork {
         planIndex = index
         scratchBytes = (scratchNeeded + 63) / 64 * 64
         scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
-        floatTempCount = f32.isEmpty ? 16 : tempNeeded
-        floatTemp = Network.allocate(floatTempCount)
+        bandFloats = (bandNeeded + 15) / 16 * 16
+        bandScratch = Network.allocate(bandFloats)
         BLASRuntime.threads = 1
     }
 
@@ -190,7 +192,7 @@ public final class QuantizedNetwork {
         arena.deallocate()
         inputQ.deallocate()
         scratch.deallocate()
-        free(floatTemp)
+        free(bandScratch)
         workspaces.deallocate()
     }
 
@@ -203,6 +205,8 @@ public final class QuantizedNetwork {
         threads = pool == nil ? 1 : count
         workspaces.deallocate()
         workspaces = UnsafeMutableRawPointer.allocate(byteCount: workspaceSize * threads, alignment: 64)
+        free(bandScratch)
+        bandScratch = Network.allocate(bandFloats * threads)
         BLASRuntime.threads = 1
     }
 
@@ -296,12 +300,11 @@ public final class QuantizedNetwork {
                     throw InferenceError(.invalidGraph, "layer \(index): int8 convolution failed (error \(rc))")
                 }
             } else {
-                fp32Plans.withUnsafeBufferPointer { plans in
-                    sb_conv2d(plans.baseAddress! + planIndex[index], floats(conv.input), nil, floatTemp,
-                              scratch.assumingMemoryBound(to: Float.self), pool, BLAS.kernel)
-                }
                 let q = quantization.activations[conv.output]!
-                sb_quantize_u8(floatTemp, bytes(conv.output), plan.shapes[conv.output].count, q.scale, q.zeroPoint, 0)
+                fp32Plans.withUnsafeBufferPointer { plans in
+                    sb_conv2d_f32_u8(plans.baseAddress! + planIndex[index], floats(conv.input), bytes(conv.output),
+                                     q.scale, q.zeroPoint, Self.bandRows, bandScratch, pool, BLAS.kernel)
+                }
             }
         case .maxPool(let input, let output, var window):
             sb_maxpool_u8_parallel(bytes(input), bytes(output), &window, pool)
