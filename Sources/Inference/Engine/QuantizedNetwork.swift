@@ -37,6 +37,8 @@ public final class QuantizedNetwork {
     private var workspaces: UnsafeMutableRawPointer
     private let workspaceSize: Int
     private var q8Plans: [sb_q8_conv_plan]
+    /// Dense layers (the classifier head) in int8, by layer index.
+    private var heads: [Int: QuantizedHead] = [:]
     private var fp32Plans: [sb_conv_plan]
     private var planIndex: [Int]
     private var pool: OpaquePointer?
@@ -99,6 +101,11 @@ public final class QuantizedNetwork {
             totalPacked += (size + 63) / 64 * 64
             constantCount += 2 * ((conv.outChannels + 15) / 16 * 16)
             workspace = max(workspace, sb_q8_workspace_size(kernel, Int32(conv.reduction)))
+        }
+        for layer in plan.layers {
+            if case .dense(let dense) = layer, dense.inFeatures <= 65536 {
+                workspace = max(workspace, sb_q8_workspace_size(kernel, Int32(dense.inFeatures)))
+            }
         }
         packedBytes = totalPacked
         packed = UnsafeMutableRawPointer.allocate(byteCount: max(totalPacked, 64), alignment: 64)
@@ -174,6 +181,10 @@ public final class QuantizedNetwork {
                 f32.append(p)
                 bandNeeded = max(bandNeeded, sb_conv2d_f32_u8_scratch(&p, Self.bandRows))
             }
+        }
+        for (layerIndex, layer) in plan.layers.enumerated() {
+            guard case .dense(let dense) = layer, dense.inFeatures <= 65536 else { continue }
+            heads[layerIndex] = try QuantizedHead(dense, parameters: parameters, kernel: kernel, released: released)
         }
         q8Plans = q8
         fp32Plans = f32
@@ -318,6 +329,11 @@ public final class QuantizedNetwork {
             let q = quantization.activations[input]!
             sb_pad_u8(bytes(input), bytes(output), Int32(shape.channels), Int32(shape.height), Int32(shape.width),
                       Int32(pads[0]), Int32(pads[1]), Int32(pads[2]), Int32(pads[3]), q.quantize(value))
+        case .dense(let dense) where heads[index] != nil:
+            let rc = heads[index]!.run(floats(dense.input), floats(dense.output), workspaces, workspaceSize)
+            guard rc == Int32(SB_Q8_OK) else {
+                throw InferenceError(.invalidGraph, "layer \(index): int8 dense layer failed (error \(rc))")
+            }
         case .dense(let dense):
             let out = floats(dense.output)
             BLAS.gemv(m: dense.outFeatures, n: dense.inFeatures, a: parameters + dense.weights.offset, x: floats(dense.input), y: out)
@@ -332,7 +348,7 @@ public final class QuantizedNetwork {
 
     /// A one-line description of every executed layer: name, output shape, precision, GFLOP.
     public var layerDescriptions: [String] {
-        plan.layers.map { layer in
+        plan.layers.enumerated().map { index, layer in
             let shape = plan.shapes[layer.output]
             var text = "\(layer.name) -> \(shape)"
             if case .conv(let conv) = layer {
@@ -342,6 +358,7 @@ public final class QuantizedNetwork {
             if let q = quantization.activations[layer.output] {
                 text += String(format: " u8(scale %.4g, zp %d)", q.scale, q.zeroPoint)
             }
+            if case .dense = layer { text += heads[index] != nil ? " [int8, input quantised per image]" : " [fp32]" }
             if layer.flops > 0 { text += String(format: " %.3f GFLOP", layer.flops / 1e9) }
             return text
         }
