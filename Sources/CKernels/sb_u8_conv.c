@@ -268,6 +268,24 @@ int32_t sb_q8_conv2d(const sb_q8_conv_plan *plan, const uint8_t *input, const ui
     return SB_Q8_OK;
 }
 
+// MARK: Dense layer with int8 weights.
+
+void sb_dense_s8_f32(const int8_t *restrict w, const float *restrict scale, const float *restrict bias,
+                     const float *restrict x, float *restrict y, int32_t m, int32_t k, int32_t relu) {
+    const int32_t k16 = k / 16 * 16;
+    for (int32_t r = 0; r < m; r++) {
+        const int8_t *row = w + (size_t)r * k;
+        float lane[16] = { 0 };
+        for (int32_t j = 0; j < k16; j += 16)
+            for (int32_t t = 0; t < 16; t++) lane[t] += (float)row[j + t] * x[j + t];
+        float sum = 0.0f;
+        for (int32_t t = 0; t < 16; t++) sum += lane[t];
+        for (int32_t j = k16; j < k; j++) sum += (float)row[j] * x[j];
+        float v = sum * scale[r] + (bias ? bias[r] : 0.0f);
+        y[r] = relu && v < 0.0f ? 0.0f : v;
+    }
+}
+
 // MARK: Banded fp32 convolution into uint8.
 
 size_t sb_conv2d_f32_u8_scratch(const sb_conv_plan *plan, int32_t band_rows) {

@@ -41,6 +41,26 @@ import Testing
         #expect(fast == slow, "window \(w)")
     }
 
+    /// The int8-weight dense layer (the classifier head) against its in-order reference: fp32,
+    /// within 1e-5 of the row's sum of |w * x| (the lanes only reorder the additions).
+    @Test(arguments: cases)
+    func denseS8F32MatchesReference(c: Case) {
+        var rng = SplitMix64(seed: c.seed &+ 90)
+        let m = Int32(1 + rng.next() % 40), k = Int32(1 + rng.next() % 300)
+        let w = (0..<Int(m * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+        let x = (0..<Int(k)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 100 }
+        let scale = (0..<Int(m)).map { _ in Float(1 + rng.next() % 100) / 1000 }
+        let bias = (0..<Int(m)).map { _ in Float(Int(rng.next() % 201) - 100) / 10 }
+        let relu = Int32(c.seed % 2)
+        var fast = [Float](repeating: 0, count: Int(m)), slow = fast
+        sb_dense_s8_f32(w, scale, bias, x, &fast, m, k, relu)
+        sb_dense_s8_f32_ref(w, scale, bias, x, &slow, m, k, relu)
+        for r in 0..<Int(m) {
+            let magnitude = (0..<Int(k)).reduce(Float(0)) { $0 + abs(Float(w[r * Int(k) + $1]) * x[$1]) } * scale[r]
+            #expect(abs(fast[r] - slow[r]) <= 1e-5 * magnitude + 1e-6, "row \(r): \(fast[r]) vs \(slow[r])")
+        }
+    }
+
     /// Stride 1 with "same" width takes the one-copy path of the unfold.
     @Test(arguments: cases)
     func im2colU8SamePaddingMatchesReference(c: Case) {

@@ -37,7 +37,7 @@ public final class QuantizedNetwork {
     private var workspaces: UnsafeMutableRawPointer
     private let workspaceSize: Int
     private var q8Plans: [sb_q8_conv_plan]
-    /// Dense layers (the classifier head) in int8, by layer index.
+    /// Dense layers (the classifier head) with int8 weights, by layer index.
     private var heads: [Int: QuantizedHead] = [:]
     private var fp32Plans: [sb_conv_plan]
     private var planIndex: [Int]
@@ -102,11 +102,7 @@ public final class QuantizedNetwork {
             constantCount += 2 * ((conv.outChannels + 15) / 16 * 16)
             workspace = max(workspace, sb_q8_workspace_size(kernel, Int32(conv.reduction)))
         }
-        for layer in plan.layers {
-            if case .dense(let dense) = layer, dense.inFeatures <= 65536 {
-                workspace = max(workspace, sb_q8_workspace_size(kernel, Int32(dense.inFeatures)))
-            }
-        }
+
         packedBytes = totalPacked
         packed = UnsafeMutableRawPointer.allocate(byteCount: max(totalPacked, 64), alignment: 64)
         constants = Network.allocate(max(constantCount, 16))
@@ -183,8 +179,8 @@ public final class QuantizedNetwork {
             }
         }
         for (layerIndex, layer) in plan.layers.enumerated() {
-            guard case .dense(let dense) = layer, dense.inFeatures <= 65536 else { continue }
-            heads[layerIndex] = try QuantizedHead(dense, parameters: parameters, kernel: kernel, released: released)
+            guard case .dense(let dense) = layer else { continue }
+            heads[layerIndex] = QuantizedHead(dense, parameters: parameters, released: released)
         }
         q8Plans = q8
         fp32Plans = f32
@@ -248,8 +244,10 @@ public final class QuantizedNetwork {
     /// Runs one image showing `observe` every activation after its layer, dequantised to fp32
     /// (for calibration diagnostics and tests; allocates).
     func forward(_ input: [Float], only: Set<Int>? = nil, observe: (_ activation: Int, _ values: [Float]) -> Void) throws(InferenceError) {
-        _ = try forward(input)
-        // Re-run layer by layer so every activation is seen before the arena reuses its space.
+        guard input.count == plan.inputShape.count else {
+            throw InferenceError(.badInput, "input has \(input.count) values; the model takes \(plan.inputShape) = \(plan.inputShape.count)")
+        }
+        // Layer by layer, so every activation is seen before the arena reuses its space.
         input.withUnsafeBufferPointer { floats(plan.input).update(from: $0.baseAddress!, count: $0.count) }
         if let q = quantization.activations[plan.input] {
             sb_quantize_u8(floats(plan.input), inputQ, input.count, q.scale, q.zeroPoint, 0)
@@ -330,10 +328,7 @@ public final class QuantizedNetwork {
             sb_pad_u8(bytes(input), bytes(output), Int32(shape.channels), Int32(shape.height), Int32(shape.width),
                       Int32(pads[0]), Int32(pads[1]), Int32(pads[2]), Int32(pads[3]), q.quantize(value))
         case .dense(let dense) where heads[index] != nil:
-            let rc = heads[index]!.run(floats(dense.input), floats(dense.output), workspaces, workspaceSize)
-            guard rc == Int32(SB_Q8_OK) else {
-                throw InferenceError(.invalidGraph, "layer \(index): int8 dense layer failed (error \(rc))")
-            }
+            heads[index]!.run(floats(dense.input), floats(dense.output))
         case .dense(let dense):
             let out = floats(dense.output)
             BLAS.gemv(m: dense.outFeatures, n: dense.inFeatures, a: parameters + dense.weights.offset, x: floats(dense.input), y: out)
@@ -358,7 +353,7 @@ public final class QuantizedNetwork {
             if let q = quantization.activations[layer.output] {
                 text += String(format: " u8(scale %.4g, zp %d)", q.scale, q.zeroPoint)
             }
-            if case .dense = layer { text += heads[index] != nil ? " [int8, input quantised per image]" : " [fp32]" }
+            if case .dense = layer { text += heads[index] != nil ? " [int8 weights]" : " [fp32]" }
             if layer.flops > 0 { text += String(format: " %.3f GFLOP", layer.flops / 1e9) }
             return text
         }
