@@ -310,6 +310,7 @@ int32_t sb_q8_gemm(const void *packed_a, const uint8_t *b, int32_t ldb, int32_t 
                        : f.b_mode == SB_Q8_B_S8X ? 128 - b_zero_point : 0;
     const int32_t nc = chunk_columns(&f, h.kp);
     _Alignas(64) int32_t tile[SB_Q8_MAX_TILE];
+    const sb_q8_store_fn store = v->store ? v->store : sb_q8_store_tile;
 
     for (int32_t nb = n0; nb < n1; nb += nc) {
         const int32_t ncur = n1 - nb < nc ? n1 - nb : nc;
@@ -326,7 +327,7 @@ int32_t sb_q8_gemm(const void *packed_a, const uint8_t *b, int32_t ldb, int32_t 
             for (int32_t p = 0; p < panels; p++) {
                 int32_t cols = ncur - p * f.nr < f.nr ? ncur - p * f.nr : f.nr;
                 v->ukernel(kgroups, ablk, (const char *)workspace + (size_t)p * panel, tile);
-                sb_q8_store_tile(tile, f.nr, rowsum + mb, corr, mb, r0, r1, nb + p * f.nr, cols,
+                store(tile, f.nr, rowsum + mb, corr, mb, r0, r1, nb + p * f.nr, cols,
                                  ep, c, ldc);
             }
         }

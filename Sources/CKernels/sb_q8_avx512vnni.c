@@ -36,5 +36,6 @@ static void ukernel_avx512vnni(int32_t kgroups, const void *a, const void *b, in
 const sb_q8_variant sb_q8_variant_avx512vnni = {
     .format = { .mr = MR, .nr = NR, .kg = 4, .a_bytes = 1, .b_mode = SB_Q8_B_U8 },
     .ukernel = ukernel_avx512vnni,
+    .store = sb_q8_store_tile_avx512,
 };
 #endif

@@ -23,9 +23,22 @@ typedef struct sb_q8_format {
 /// Computes tile[r*NR + j] = sum over kgroups*kg k of a[k][r] * b[k][j] (packed forms).
 typedef void (*sb_q8_ukernel_fn)(int32_t kgroups, const void *a, const void *b, int32_t *tile);
 
+/// Stores rows [r0, r1) x columns [0, cols) of a tile through the epilogue (sb_q8_store_tile).
+typedef void (*sb_q8_store_fn)(const int32_t *tile, int32_t nr, const int32_t *rowsum, int32_t corr,
+                               int32_t m_tile, int32_t r0, int32_t r1, int32_t n, int32_t cols,
+                               const sb_q8_epilogue *ep, void *c, int32_t ldc);
+#if defined(__x86_64__)
+/// sb_q8_store_tile in AVX-512 (needs AVX-512 F/BW/VL), bit-identical.
+void sb_q8_store_tile_avx512(const int32_t *tile, int32_t nr, const int32_t *rowsum, int32_t corr,
+                             int32_t m_tile, int32_t r0, int32_t r1, int32_t n, int32_t cols,
+                             const sb_q8_epilogue *ep, void *c, int32_t ldc);
+#endif
+
 typedef struct sb_q8_variant {
     sb_q8_format format;
     sb_q8_ukernel_fn ukernel;
+    /// A vector form of the epilogue with bit-identical results, or NULL for the shared scalar one.
+    sb_q8_store_fn store;
 } sb_q8_variant;
 
 #define SB_Q8_MAX_TILE 512   // MR * NR of the largest variant, int32 elements

@@ -20,6 +20,28 @@ static void im2col_u8_rows(const uint8_t *restrict src, uint8_t *restrict dst, c
                 int32_t x_hi = iw - off <= 0 ? 0 : (iw - off + sw - 1) / sw;
                 if (x_hi > ow) x_hi = ow;
                 if (x_lo > x_hi) x_lo = x_hi;
+                if (sw == 1 && sh == 1 && ow == iw) {
+                    // Stride 1, same width: the valid output rows are one shifted copy of the
+                    // input rows; then the few columns outside the input are set to padding.
+                    int32_t y_lo = g->pad_top - ky, y_hi = ih + g->pad_top - ky;
+                    y_lo = y_lo < 0 ? 0 : y_lo > oh ? oh : y_lo;
+                    y_hi = y_hi > oh ? oh : y_hi < y_lo ? y_lo : y_hi;
+                    if (y_lo > 0) memset(row, pad, (size_t)y_lo * ow);
+                    if (y_hi > y_lo) {
+                        const size_t first = (size_t)y_lo * ow + (size_t)x_lo;
+                        const size_t last = (size_t)(y_hi - 1) * ow + (size_t)x_hi;   // exclusive
+                        // Output index d reads input index d + (ky - pad_top) * iw + off (>= 0 here).
+                        const ptrdiff_t shift = (ptrdiff_t)(ky - g->pad_top) * iw + off;
+                        if (x_hi > x_lo) memcpy(row + first, plane + ((ptrdiff_t)first + shift), last - first);
+                        for (int32_t oy = y_lo; oy < y_hi; oy++) {
+                            uint8_t *out = row + (size_t)oy * ow;
+                            for (int32_t ox = 0; ox < x_lo; ox++) out[ox] = pad;
+                            for (int32_t ox = x_hi; ox < ow; ox++) out[ox] = pad;
+                        }
+                    }
+                    if (y_hi < oh) memset(row + (size_t)y_hi * ow, pad, (size_t)(oh - y_hi) * ow);
+                    continue;
+                }
                 for (int32_t oy = 0; oy < oh; oy++) {
                     uint8_t *out = row + (size_t)oy * ow;
                     const int32_t iy = oy * sh - g->pad_top + ky;
@@ -41,15 +63,81 @@ void sb_im2col_u8(const uint8_t *src, uint8_t *dst, const sb_window *g, uint8_t 
 
 // MARK: Pooling, quantisation, padding.
 
+// Separable: for each output row, the max over the window's valid input rows (a contiguous,
+// vectorisable pass) into a row buffer, then the max over each window's valid columns of it.
+// Both passes skip padding exactly as the reference does, so the result is identical.
 static void maxpool_u8_channels(const uint8_t *restrict src, uint8_t *restrict dst, const sb_window *g,
                                 int32_t c0, int32_t c1) {
     const int32_t oh = g->out_h, ow = g->out_w, ih = g->in_h, iw = g->in_w;
+    uint8_t rowmax[4096];
+    const int32_t separable = iw <= (int32_t)sizeof rowmax;
     for (int32_t c = c0; c < c1; c++) {
         const uint8_t *plane = src + (size_t)c * ih * iw;
         uint8_t *out = dst + (size_t)c * oh * ow;
         for (int32_t oy = 0; oy < oh; oy++) {
             const int32_t by = oy * g->stride_h - g->pad_top;
             int32_t ky0 = by < 0 ? -by : 0, ky1 = ih - by < g->k_h ? ih - by : g->k_h;
+            if (separable && ky1 > ky0) {
+                memcpy(rowmax, plane + (size_t)(by + ky0) * iw, (size_t)iw);
+                for (int32_t ky = ky0 + 1; ky < ky1; ky++) {
+                    const uint8_t *r = plane + (size_t)(by + ky) * iw;
+                    for (int32_t x = 0; x < iw; x++) rowmax[x] = r[x] > rowmax[x] ? r[x] : rowmax[x];
+                }
+                // Sliding max over k_w contiguous columns (windows wholly inside the row), in place:
+                // rowmax[x] becomes the max of the window starting at x, for x <= iw - k_w.
+                const int32_t kw = g->k_w, full = iw - kw + 1;
+                uint8_t edge[2 * 16];   // the raw row's first/last columns, for clipped windows
+                const int32_t keep = kw < 16 ? kw : 16;
+                memcpy(edge, rowmax, (size_t)(keep < iw ? keep : iw));
+                if (iw >= keep) memcpy(edge + 16, rowmax + iw - keep, (size_t)keep);
+                if (kw == 3) {
+                    uint8_t slide[4096];
+                    for (int32_t x = 0; x < full; x++) {
+                        const uint8_t a = rowmax[x], b = rowmax[x + 1], c = rowmax[x + 2];
+                        const uint8_t ab = a > b ? a : b;
+                        slide[x] = ab > c ? ab : c;
+                    }
+                    if (full > 0) memcpy(rowmax, slide, (size_t)full);
+                } else {
+                    for (int32_t x = 0; x < full; x++) {
+                        uint8_t best = rowmax[x];
+                        for (int32_t kx = 1; kx < kw; kx++) best = rowmax[x + kx] > best ? rowmax[x + kx] : best;
+                        rowmax[x] = best;
+                    }
+                }
+                // Windows wholly inside: ox in [in_lo, in_hi) (bx = ox * sw - pad_left in [0, full)).
+                const int32_t sw = g->stride_w, pl = g->pad_left;
+                int32_t in_lo = (pl + sw - 1) / sw, in_hi = full > 0 ? (full - 1 + pl) / sw + 1 : 0;
+                in_hi = in_hi > ow ? ow : in_hi;
+                in_lo = in_lo > in_hi ? in_hi : in_lo;
+                uint8_t *orow = out + (size_t)oy * ow;
+                for (int32_t ox = in_lo; ox < in_hi; ox++) orow[ox] = rowmax[ox * sw - pl];
+                for (int32_t ox = 0; ox < ow; ox++) {
+                    if (ox == in_lo && in_hi > in_lo) { ox = in_hi - 1; continue; }
+                    const int32_t bx = ox * sw - pl;
+                    uint8_t best = 0;
+                    if (bx >= 0 && bx < full) {
+                        best = rowmax[bx];
+                    } else if (kw <= 16 && iw >= kw) {
+                        // A window clipped by the left or right edge: the raw columns it covers.
+                        int32_t x0 = bx < 0 ? 0 : bx, x1 = bx + kw < iw ? bx + kw : iw;
+                        for (int32_t x = x0; x < x1; x++) {
+                            const uint8_t v = x < keep ? edge[x] : edge[16 + x - (iw - keep)];
+                            best = v > best ? v : best;
+                        }
+                    } else {
+                        int32_t ky0b = ky0;
+                        int32_t x0 = bx < 0 ? 0 : bx, x1 = bx + kw < iw ? bx + kw : iw;
+                        for (int32_t ky = ky0b; ky < ky1; ky++)
+                            for (int32_t x = x0; x < x1; x++) {
+                                const uint8_t v = plane[(size_t)(by + ky) * iw + x];
+                                best = v > best ? v : best;
+                            }
+                    }
+                    out[(size_t)oy * ow + ox] = best;
+                }
+                continue;
+            }
             for (int32_t ox = 0; ox < ow; ox++) {
                 const int32_t bx = ox * g->stride_w - g->pad_left;
                 int32_t kx0 = bx < 0 ? -bx : 0, kx1 = iw - bx < g->k_w ? iw - bx : g->k_w;
@@ -178,6 +266,82 @@ int32_t sb_q8_conv2d(const sb_q8_conv_plan *plan, const uint8_t *input, const ui
     for (int32_t i = 0; i < threads && i < 64; i++)
         if (job.status[i] != SB_Q8_OK) return job.status[i];
     return SB_Q8_OK;
+}
+
+// MARK: Dense layer with int8 weights.
+
+void sb_dense_s8_f32(const int8_t *restrict w, const float *restrict scale, const float *restrict bias,
+                     const float *restrict x, float *restrict y, int32_t m, int32_t k, int32_t relu) {
+    const int32_t k16 = k / 16 * 16;
+    for (int32_t r = 0; r < m; r++) {
+        const int8_t *row = w + (size_t)r * k;
+        float lane[16] = { 0 };
+        for (int32_t j = 0; j < k16; j += 16)
+            for (int32_t t = 0; t < 16; t++) lane[t] += (float)row[j + t] * x[j + t];
+        float sum = 0.0f;
+        for (int32_t t = 0; t < 16; t++) sum += lane[t];
+        for (int32_t j = k16; j < k; j++) sum += (float)row[j] * x[j];
+        float v = sum * scale[r] + (bias ? bias[r] : 0.0f);
+        y[r] = relu && v < 0.0f ? 0.0f : v;
+    }
+}
+
+// MARK: Banded fp32 convolution into uint8.
+
+size_t sb_conv2d_f32_u8_scratch(const sb_conv_plan *plan, int32_t band_rows) {
+    const sb_window *w = &plan->window;
+    const size_t cols = (size_t)band_rows * w->out_w;
+    const size_t k = (size_t)w->channels * w->k_h * w->k_w;
+    return (k + (size_t)plan->out_channels) * cols;
+}
+
+typedef struct {
+    const sb_conv_plan *plan;
+    const float *input;
+    uint8_t *output;
+    float scale, *scratch;
+    int32_t zp, band_rows;
+    size_t per_thread;
+    sb_gemm_fn gemm;
+} f32_u8_job;
+
+static void conv_f32_u8_task(void *raw, int32_t index, int32_t count) {
+    f32_u8_job *job = raw;
+    const sb_conv_plan *p = job->plan;
+    const sb_window *w = &p->window;
+    const int32_t bands = (w->out_h + job->band_rows - 1) / job->band_rows;
+    const int32_t m = p->out_channels, k = w->channels * w->k_h * w->k_w, n = w->out_h * w->out_w;
+    int32_t b0, b1;
+    split(bands, index, count, 1, &b0, &b1);
+    float *cols = job->scratch + (size_t)index * job->per_thread;
+    for (int32_t band = b0; band < b1; band++) {
+        const int32_t oy0 = band * job->band_rows;
+        const int32_t rows = w->out_h - oy0 < job->band_rows ? w->out_h - oy0 : job->band_rows;
+        const int32_t bn = rows * w->out_w;
+        // The band as a window of its own: output rows [oy0, oy0 + rows) (pad_top may go negative).
+        sb_window part = *w;
+        part.out_h = rows;
+        part.pad_top = w->pad_top - oy0 * w->stride_h;
+        const float *b = job->input + (size_t)oy0 * w->out_w;   // 1x1 stride-1: the planes themselves
+        int32_t ldb = n;
+        if (p->unfold) { sb_im2col(job->input, cols, &part); b = cols; ldb = bn; }
+        float *out = cols + (size_t)k * bn;
+        job->gemm(m, bn, k, p->weights, k, b, ldb, out, bn);
+        sb_epilogue_block(out, bn, 0, m, 0, bn, p->bias, NULL, p->relu);
+        for (int32_t c = 0; c < m; c++)
+            sb_quantize_u8(out + (size_t)c * bn, job->output + (size_t)c * n + (size_t)oy0 * w->out_w,
+                           (size_t)bn, job->scale, job->zp, 0);
+    }
+}
+
+void sb_conv2d_f32_u8(const sb_conv_plan *plan, const float *input, uint8_t *output, float scale,
+                      int32_t zp, int32_t band_rows, float *scratch, sb_pool *pool, sb_gemm_fn gemm) {
+    f32_u8_job job = {
+        .plan = plan, .input = input, .output = output, .scale = scale, .scratch = scratch, .zp = zp,
+        .band_rows = band_rows > 0 ? band_rows : 1, .gemm = gemm,
+        .per_thread = sb_conv2d_f32_u8_scratch(plan, band_rows > 0 ? band_rows : 1),
+    };
+    sb_pool_run(pool, conv_f32_u8_task, &job);
 }
 
 typedef struct { const uint8_t *src; uint8_t *dst; const sb_window *g; } u8_pool_job;

@@ -70,3 +70,13 @@ void sb_q8_conv2d_ref(const sb_q8_conv_plan *plan, const int8_t *weights, const 
     ep.ld_residual = n;
     sb_q8_epilogue_ref(acc, m, n, &ep, output, n);
 }
+
+void sb_dense_s8_f32_ref(const int8_t *w, const float *scale, const float *bias, const float *x, float *y,
+                         int32_t m, int32_t k, int32_t relu) {
+    for (int32_t r = 0; r < m; r++) {
+        float sum = 0.0f;
+        for (int32_t j = 0; j < k; j++) sum += (float)w[(size_t)r * k + j] * x[j];
+        float v = sum * scale[r] + (bias ? bias[r] : 0.0f);
+        y[r] = relu && v < 0.0f ? 0.0f : v;
+    }
+}

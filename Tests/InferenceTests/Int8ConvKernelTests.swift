@@ -41,6 +41,84 @@ import Testing
         #expect(fast == slow, "window \(w)")
     }
 
+    /// The int8-weight dense layer (the classifier head) against its in-order reference: fp32,
+    /// within 1e-5 of the row's sum of |w * x| (the lanes only reorder the additions).
+    @Test(arguments: cases)
+    func denseS8F32MatchesReference(c: Case) {
+        var rng = SplitMix64(seed: c.seed &+ 90)
+        let m = Int32(1 + rng.next() % 40), k = Int32(1 + rng.next() % 300)
+        let w = (0..<Int(m * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+        let x = (0..<Int(k)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 100 }
+        let scale = (0..<Int(m)).map { _ in Float(1 + rng.next() % 100) / 1000 }
+        let bias = (0..<Int(m)).map { _ in Float(Int(rng.next() % 201) - 100) / 10 }
+        let relu = Int32(c.seed % 2)
+        var fast = [Float](repeating: 0, count: Int(m)), slow = fast
+        sb_dense_s8_f32(w, scale, bias, x, &fast, m, k, relu)
+        sb_dense_s8_f32_ref(w, scale, bias, x, &slow, m, k, relu)
+        for r in 0..<Int(m) {
+            let magnitude = (0..<Int(k)).reduce(Float(0)) { $0 + abs(Float(w[r * Int(k) + $1]) * x[$1]) } * scale[r]
+            #expect(abs(fast[r] - slow[r]) <= 1e-5 * magnitude + 1e-6, "row \(r): \(fast[r]) vs \(slow[r])")
+        }
+    }
+
+    /// Stride 1 with "same" width takes the one-copy path of the unfold.
+    @Test(arguments: cases)
+    func im2colU8SamePaddingMatchesReference(c: Case) {
+        var rng = SplitMix64(seed: c.seed &+ 50)
+        var w = Self.window(&rng)
+        w.stride_h = 1; w.stride_w = 1
+        w.pad_left = w.k_w / 2; w.pad_right = w.k_w / 2
+        w.pad_top = Int32(rng.next() % UInt64(w.k_h)); w.pad_bottom = Int32(rng.next() % UInt64(w.k_h))
+        w.out_h = w.in_h + w.pad_top + w.pad_bottom - w.k_h + 1
+        w.out_w = w.in_w
+        let src = Self.bytes(Int(w.channels * w.in_h * w.in_w), &rng)
+        let count = Int(w.channels * w.k_h * w.k_w * w.out_h * w.out_w)
+        var fast = [UInt8](repeating: 1, count: count), slow = [UInt8](repeating: 2, count: count)
+        sb_im2col_u8(src, &fast, &w, 9)
+        sb_im2col_u8_ref(src, &slow, &w, 9)
+        #expect(fast == slow, "window \(w)")
+    }
+
+    /// The banded fp32 convolution into uint8 (the first conv of an int8 network) equals the
+    /// whole-image fp32 convolution followed by quantisation, with a plain triple-loop GEMM.
+    @Test(arguments: cases)
+    func bandedFP32ConvToU8MatchesWholeImage(c: Case) {
+        var rng = SplitMix64(seed: c.seed &+ 70)
+        let w = Self.window(&rng)
+        let m = Int32(1 + rng.next() % 9), k = Int(w.channels * w.k_h * w.k_w), n = Int(w.out_h * w.out_w)
+        let real = { (rng: inout SplitMix64) -> Float in Float(Int(rng.next() % 201) - 100) / 50 }
+        let weights = (0..<Int(m) * k).map { _ in real(&rng) }, bias = (0..<Int(m)).map { _ in real(&rng) }
+        let input = (0..<Int(w.channels * w.in_h * w.in_w)).map { _ in real(&rng) }
+        let gemm: sb_gemm_fn = { m, n, k, a, lda, b, ldb, c, ldc in
+            for i in 0..<Int(m) {
+                for j in 0..<Int(n) {
+                    var s: Float = 0
+                    for p in 0..<Int(k) { s += a![i * Int(lda) + p] * b![p * Int(ldb) + j] }
+                    c![i * Int(ldc) + j] = s
+                }
+            }
+        }
+        let direct = w.k_h == 1 && w.k_w == 1 && w.stride_h == 1 && w.stride_w == 1 && w.pad_top == 0 && w.pad_left == 0 &&
+            w.pad_bottom == 0 && w.pad_right == 0
+        weights.withUnsafeBufferPointer { wp in
+            bias.withUnsafeBufferPointer { bp in
+                var plan = sb_conv_plan(window: w, out_channels: m, unfold: direct ? 0 : 1, relu: Int32(c.seed % 2),
+                                        weights: wp.baseAddress, bias: bp.baseAddress)
+                var scratch = [Float](repeating: 0, count: k * n), out = [Float](repeating: 0, count: Int(m) * n)
+                var whole = [UInt8](repeating: 0, count: Int(m) * n), banded = whole, threaded = whole
+                sb_conv2d(&plan, input, nil, &out, &scratch, nil, gemm)
+                sb_quantize_u8(out, &whole, out.count, 0.05, 100, 0)
+                let band = Int32(1 + rng.next() % 3)
+                var bandScratch = [Float](repeating: 0, count: 2 * sb_conv2d_f32_u8_scratch(&plan, band))
+                sb_conv2d_f32_u8(&plan, input, &banded, 0.05, 100, band, &bandScratch, nil, gemm)
+                let pool = sb_pool_create(2)
+                defer { sb_pool_destroy(pool) }
+                sb_conv2d_f32_u8(&plan, input, &threaded, 0.05, 100, band, &bandScratch, pool, gemm)
+                #expect(banded == whole && threaded == whole, "window \(w), band \(band)")
+            }
+        }
+    }
+
     @Test(arguments: cases)
     func maxPoolU8MatchesReference(c: Case) {
         var rng = SplitMix64(seed: c.seed)

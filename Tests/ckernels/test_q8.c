@@ -257,6 +257,54 @@ static void test_dispatch(const char *expect_best, const char *expect_selected,
     if (ok) passed++; else failed++;
 }
 
+/// Every int8 GEMM of ResNet50 v1.5 (after conv1) with the best variant, one thread: the sum of
+/// per-shape medians times their counts, so GEMM changes can be judged without the engine.
+static void bench_resnet50(void) {
+    static const struct { int32_t m, k, n, count; } convs[] = {
+        { 64, 64, 3136, 1 }, { 64, 256, 3136, 2 }, { 64, 576, 3136, 3 }, { 256, 64, 3136, 4 },
+        { 128, 256, 3136, 1 }, { 128, 512, 784, 3 }, { 128, 1152, 784, 4 }, { 512, 128, 784, 4 },
+        { 512, 256, 784, 1 }, { 256, 512, 784, 1 }, { 256, 1024, 196, 5 }, { 256, 2304, 196, 6 },
+        { 1024, 256, 196, 6 }, { 1024, 512, 196, 1 }, { 512, 1024, 196, 1 }, { 512, 2048, 49, 2 },
+        { 512, 4608, 49, 3 }, { 2048, 512, 49, 3 }, { 2048, 1024, 49, 1 },
+    };
+    const int32_t kern = sb_q8_best_kernel();
+    double total = 0, macs_total = 0;
+    static double times[200];
+    for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
+        const int32_t m = convs[i].m, k = convs[i].k, n = convs[i].n;
+        int8_t *a = xalloc((size_t)m * k);
+        uint8_t *b = xalloc((size_t)k * n), *c = xalloc((size_t)m * n), *res = xalloc((size_t)m * n);
+        for (size_t j = 0; j < (size_t)m * k; j++) a[j] = (int8_t)rnd();
+        for (size_t j = 0; j < (size_t)k * n; j++) b[j] = (uint8_t)rnd();
+        for (size_t j = 0; j < (size_t)m * n; j++) res[j] = (uint8_t)rnd();
+        float *scale = xalloc(sizeof(float) * (size_t)m), *bias = xalloc(sizeof(float) * (size_t)m);
+        for (int32_t j = 0; j < m; j++) { scale[j] = 1e-4f; bias[j] = 0.5f; }
+        sb_q8_epilogue ep = { .scale = scale, .bias = bias, .out_zp = 3, .relu = 1, .out_type = SB_Q8_OUT_U8 };
+        if (m == 256 * (n == 3136) + 512 * (n == 784) + 1024 * (n == 196) + 2048 * (n == 49)) {
+            ep.residual = res; ep.ld_residual = n; ep.residual_scale = 0.7f; ep.residual_zp = 5;
+        }
+        size_t psize = sb_q8_packed_weights_size(kern, m, k), wsize = sb_q8_workspace_size(kern, k);
+        void *packed = xalloc(psize), *ws = xalloc(wsize);
+        sb_q8_pack_weights(kern, a, m, k, k, packed, psize);
+        int reps = 0;
+        for (double spent = 0; reps < 200 && (spent < 0.05 || reps < 5); reps++) {
+            double t0 = now();
+            sb_q8_gemm(packed, b, n, 3, 0, m, 0, n, &ep, c, n, ws, wsize);
+            times[reps] = now() - t0;
+            spent += times[reps];
+        }
+        qsort(times, (size_t)reps, sizeof times[0], cmp_double);
+        const double median = times[reps / 2], macs = (double)m * n * k;
+        printf("resnet50 %-10s M=%-4d K=%-4d N=%-5d x%d  %7.3f ms  %6.1f G MAC/s\n", sb_q8_kernel_name(kern),
+               m, k, n, convs[i].count, median * 1e3, macs / median * 1e-9);
+        total += median * convs[i].count;
+        macs_total += macs * convs[i].count;
+        free(a); free(b); free(c); free(res); free(scale); free(bias); free(packed); free(ws);
+    }
+    printf("resnet50 %-10s all int8 GEMMs after conv1: %.2f ms, %.2f G MAC, %.1f G MAC/s\n",
+           sb_q8_kernel_name(kern), total * 1e3, macs_total * 1e-9, macs_total / total * 1e-9);
+}
+
 int main(int argc, char **argv) {
     int quick = 0, do_bench = 1, dispatch_only = 0, n_unavailable = 0;
     const char *expect_best = NULL, *expect_selected = NULL;
@@ -314,6 +362,7 @@ int main(int argc, char **argv) {
     if (do_bench) {
         bench(256, 2304, 196, quick ? 0.0 : 0.3);
         bench(64, 576, 3136, quick ? 0.0 : 0.3);
+        if (!quick) bench_resnet50();
     }
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

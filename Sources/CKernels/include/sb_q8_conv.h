@@ -66,6 +66,23 @@ int32_t sb_q8_conv2d(const sb_q8_conv_plan *plan, const uint8_t *input, const ui
 void sb_q8_conv2d_ref(const sb_q8_conv_plan *plan, const int8_t *weights, const uint8_t *input,
                       const uint8_t *residual, void *output, uint8_t *scratch, int32_t *acc);
 
+/// An fp32 convolution whose output is quantised to uint8 (scale, zp; `plan`'s bias and ReLU
+/// applied first), computed in bands of `band_rows` output rows: per band im2col, `gemm`, the
+/// epilogue and sb_quantize_u8, so the fp32 unfold and output never exist whole. The pool's
+/// threads take whole bands; each uses its own `sb_conv2d_f32_u8_scratch` floats of `scratch`.
+void sb_conv2d_f32_u8(const sb_conv_plan *plan, const float *input, uint8_t *output, float scale,
+                      int32_t zp, int32_t band_rows, float *scratch, sb_pool *pool, sb_gemm_fn gemm);
+/// Floats of scratch one thread of sb_conv2d_f32_u8 needs.
+size_t sb_conv2d_f32_u8_scratch(const sb_conv_plan *plan, int32_t band_rows);
+
+/// Dense layer with int8 weights and fp32 input: y[r] = act(scale[r] * sum_k w[r][k] * x[k] + bias[r])
+/// (`bias` may be NULL; `relu` non-zero applies max(., 0)). `w` is [m x k] row-major. The fast
+/// form sums in 16 interleaved fp32 lanes, the reference in order: equal within fp32 rounding.
+void sb_dense_s8_f32(const int8_t *w, const float *scale, const float *bias, const float *x, float *y,
+                     int32_t m, int32_t k, int32_t relu);
+void sb_dense_s8_f32_ref(const int8_t *w, const float *scale, const float *bias, const float *x, float *y,
+                         int32_t m, int32_t k, int32_t relu);
+
 /// Max pooling of uint8 planes split over the pool's threads by channel.
 void sb_maxpool_u8_parallel(const uint8_t *src, uint8_t *dst, const sb_window *g, sb_pool *pool);
 

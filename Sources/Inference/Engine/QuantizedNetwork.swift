@@ -29,12 +29,16 @@ public final class QuantizedNetwork {
     private let inputQ: UnsafeMutablePointer<UInt8>
     private let scratch: UnsafeMutableRawPointer
     private let scratchBytes: Int
-    /// fp32 output of an fp32 conv before it is quantised.
-    private let floatTemp: UnsafeMutablePointer<Float>
-    private let floatTempCount: Int
+    /// Per-thread scratch of an fp32 conv (the first one), run in bands of `bandRows` output rows
+    /// (`sb_conv2d_f32_u8`): the band's unfold and fp32 output.
+    private var bandScratch: UnsafeMutablePointer<Float>
+    private let bandFloats: Int
+    static let bandRows: Int32 = 8
     private var workspaces: UnsafeMutableRawPointer
     private let workspaceSize: Int
     private var q8Plans: [sb_q8_conv_plan]
+    /// Dense layers (the classifier head) with int8 weights, by layer index.
+    private var heads: [Int: QuantizedHead] = [:]
     private var fp32Plans: [sb_conv_plan]
     private var planIndex: [Int]
     private var pool: OpaquePointer?
@@ -47,7 +51,7 @@ public final class QuantizedNetwork {
     public var flops: Double { plan.layers.reduce(0) { $0 + $1.flops } }
     /// Bytes of packed int8 weights plus fp32 parameters the engine reads.
     public var parameterBytes: Int { packedBytes + parameterCount * 4 }
-    public var workspaceBytes: Int { arenaBytes + scratchBytes + floatTempCount * 4 + workspaceSize * max(threads, 1) }
+    public var workspaceBytes: Int { arenaBytes + scratchBytes + (bandFloats * 4 + workspaceSize) * max(threads, 1) }
     public var layerCount: Int { plan.layers.count }
     /// The name of the int8 GEMM variant in use ("avx512vnni", "neon", ...).
     public var kernelName: String { String(cString: sb_q8_kernel_name(kernel)) }
@@ -98,6 +102,7 @@ public final class QuantizedNetwork {
             constantCount += 2 * ((conv.outChannels + 15) / 16 * 16)
             workspace = max(workspace, sb_q8_workspace_size(kernel, Int32(conv.reduction)))
         }
+
         packedBytes = totalPacked
         packed = UnsafeMutableRawPointer.allocate(byteCount: max(totalPacked, 64), alignment: 64)
         constants = Network.allocate(max(constantCount, 16))
@@ -120,7 +125,7 @@ public final class QuantizedNetwork {
         var q8: [sb_q8_conv_plan] = []
         var f32: [sb_conv_plan] = []
         var index = [Int](repeating: -1, count: plan.layers.count)
-        var scratchNeeded = 64, tempNeeded = 16
+        var scratchNeeded = 64, bandNeeded = 16
         var constantCursor = 0
         for (layerIndex, layer) in plan.layers.enumerated() {
             guard case .conv(let conv) = layer else { continue }
@@ -166,20 +171,24 @@ public final class QuantizedNetwork {
                 if unfold { scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane) }
             } else {
                 index[layerIndex] = f32.count
-                f32.append(sb_conv_plan(window: conv.window, out_channels: Int32(conv.outChannels), unfold: unfold ? 1 : 0,
-                                        relu: conv.relu ? 1 : 0, weights: parameters + conv.weights.offset,
-                                        bias: parameters + conv.bias.offset))
-                if unfold { scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane * 4) }
-                tempNeeded = max(tempNeeded, conv.outChannels * conv.outputPlane)
+                var p = sb_conv_plan(window: conv.window, out_channels: Int32(conv.outChannels), unfold: unfold ? 1 : 0,
+                                     relu: conv.relu ? 1 : 0, weights: parameters + conv.weights.offset,
+                                     bias: parameters + conv.bias.offset)
+                f32.append(p)
+                bandNeeded = max(bandNeeded, sb_conv2d_f32_u8_scratch(&p, Self.bandRows))
             }
+        }
+        for (layerIndex, layer) in plan.layers.enumerated() {
+            guard case .dense(let dense) = layer else { continue }
+            heads[layerIndex] = QuantizedHead(dense, parameters: parameters, released: released)
         }
         q8Plans = q8
         fp32Plans = f32
         planIndex = index
         scratchBytes = (scratchNeeded + 63) / 64 * 64
         scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
-        floatTempCount = f32.isEmpty ? 16 : tempNeeded
-        floatTemp = Network.allocate(floatTempCount)
+        bandFloats = (bandNeeded + 15) / 16 * 16
+        bandScratch = Network.allocate(bandFloats)
         BLASRuntime.threads = 1
     }
 
@@ -190,7 +199,7 @@ public final class QuantizedNetwork {
         arena.deallocate()
         inputQ.deallocate()
         scratch.deallocate()
-        free(floatTemp)
+        free(bandScratch)
         workspaces.deallocate()
     }
 
@@ -203,6 +212,8 @@ public final class QuantizedNetwork {
         threads = pool == nil ? 1 : count
         workspaces.deallocate()
         workspaces = UnsafeMutableRawPointer.allocate(byteCount: workspaceSize * threads, alignment: 64)
+        free(bandScratch)
+        bandScratch = Network.allocate(bandFloats * threads)
         BLASRuntime.threads = 1
     }
 
@@ -233,8 +244,10 @@ public final class QuantizedNetwork {
     /// Runs one image showing `observe` every activation after its layer, dequantised to fp32
     /// (for calibration diagnostics and tests; allocates).
     func forward(_ input: [Float], only: Set<Int>? = nil, observe: (_ activation: Int, _ values: [Float]) -> Void) throws(InferenceError) {
-        _ = try forward(input)
-        // Re-run layer by layer so every activation is seen before the arena reuses its space.
+        guard input.count == plan.inputShape.count else {
+            throw InferenceError(.badInput, "input has \(input.count) values; the model takes \(plan.inputShape) = \(plan.inputShape.count)")
+        }
+        // Layer by layer, so every activation is seen before the arena reuses its space.
         input.withUnsafeBufferPointer { floats(plan.input).update(from: $0.baseAddress!, count: $0.count) }
         if let q = quantization.activations[plan.input] {
             sb_quantize_u8(floats(plan.input), inputQ, input.count, q.scale, q.zeroPoint, 0)
@@ -296,12 +309,11 @@ public final class QuantizedNetwork {
                     throw InferenceError(.invalidGraph, "layer \(index): int8 convolution failed (error \(rc))")
                 }
             } else {
-                fp32Plans.withUnsafeBufferPointer { plans in
-                    sb_conv2d(plans.baseAddress! + planIndex[index], floats(conv.input), nil, floatTemp,
-                              scratch.assumingMemoryBound(to: Float.self), pool, BLAS.kernel)
-                }
                 let q = quantization.activations[conv.output]!
-                sb_quantize_u8(floatTemp, bytes(conv.output), plan.shapes[conv.output].count, q.scale, q.zeroPoint, 0)
+                fp32Plans.withUnsafeBufferPointer { plans in
+                    sb_conv2d_f32_u8(plans.baseAddress! + planIndex[index], floats(conv.input), bytes(conv.output),
+                                     q.scale, q.zeroPoint, Self.bandRows, bandScratch, pool, BLAS.kernel)
+                }
             }
         case .maxPool(let input, let output, var window):
             sb_maxpool_u8_parallel(bytes(input), bytes(output), &window, pool)
@@ -315,6 +327,8 @@ public final class QuantizedNetwork {
             let q = quantization.activations[input]!
             sb_pad_u8(bytes(input), bytes(output), Int32(shape.channels), Int32(shape.height), Int32(shape.width),
                       Int32(pads[0]), Int32(pads[1]), Int32(pads[2]), Int32(pads[3]), q.quantize(value))
+        case .dense(let dense) where heads[index] != nil:
+            heads[index]!.run(floats(dense.input), floats(dense.output))
         case .dense(let dense):
             let out = floats(dense.output)
             BLAS.gemv(m: dense.outFeatures, n: dense.inFeatures, a: parameters + dense.weights.offset, x: floats(dense.input), y: out)
@@ -329,7 +343,7 @@ public final class QuantizedNetwork {
 
     /// A one-line description of every executed layer: name, output shape, precision, GFLOP.
     public var layerDescriptions: [String] {
-        plan.layers.map { layer in
+        plan.layers.enumerated().map { index, layer in
             let shape = plan.shapes[layer.output]
             var text = "\(layer.name) -> \(shape)"
             if case .conv(let conv) = layer {
@@ -339,6 +353,7 @@ public final class QuantizedNetwork {
             if let q = quantization.activations[layer.output] {
                 text += String(format: " u8(scale %.4g, zp %d)", q.scale, q.zeroPoint)
             }
+            if case .dense = layer { text += heads[index] != nil ? " [int8 weights]" : " [fp32]" }
             if layer.flops > 0 { text += String(format: " %.3f GFLOP", layer.flops / 1e9) }
             return text
         }

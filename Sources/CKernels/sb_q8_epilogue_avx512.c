@@ -1,0 +1,56 @@
+// The fused requantisation epilogue (sb_q8_epilogue.c) in AVX-512, 16 columns per step, for
+// the AVX-512 VNNI variant. Every lane performs the scalar epilogue's IEEE fp32 operations in
+// the same order (convert, multiply, add bias, add the scaled residual, ReLU, clamp to
+// +-1024, round half to even by the 1.5 * 2^23 trick, add the zero point, clamp), with no FMA,
+// so its output is bit-identical to the shared scalar function's; the kernel twin tests check it.
+#include "sb_q8_internal.h"
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+void sb_q8_store_tile_avx512(const int32_t *tile, int32_t nr, const int32_t *rowsum, int32_t corr,
+                             int32_t m_tile, int32_t r0, int32_t r1, int32_t n, int32_t cols,
+                             const sb_q8_epilogue *ep, void *c, int32_t ldc) {
+    const int32_t type = ep->out_type;
+    const __m512i lo = _mm512_set1_epi32(type == SB_Q8_OUT_U8 ? 0 : -128);
+    const __m512i hi = _mm512_set1_epi32(type == SB_Q8_OUT_U8 ? 255 : 127);
+    const __m512 magic = _mm512_set1_ps(12582912.0f), zero = _mm512_setzero_ps();
+    const __m512 lim_lo = _mm512_set1_ps(-1024.0f), lim_hi = _mm512_set1_ps(1024.0f);
+    const __m512 rs = _mm512_set1_ps(ep->residual_scale);
+    const __m512i rz = _mm512_set1_epi32(ep->residual_zp), zp = _mm512_set1_epi32(ep->out_zp);
+    for (int32_t r = r0; r < r1; r++) {
+        const int32_t m = m_tile + r;
+        const int32_t *t = tile + (size_t)r * nr;
+        const __m512i add = _mm512_set1_epi32(corr * rowsum[r]);
+        const size_t at = (size_t)m * ldc + n;
+        const __m512 s = _mm512_set1_ps(type == SB_Q8_OUT_I32 ? 0.0f : ep->scale[m]);
+        const __m512 bias = _mm512_set1_ps(ep->bias ? ep->bias[m] : 0.0f);
+        const uint8_t *res = ep->residual ? ep->residual + (size_t)m * ep->ld_residual + n : NULL;
+        for (int32_t j = 0; j < cols; j += 16) {
+            const __mmask16 k = cols - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - j)) - 1);
+            const __m512i acc = _mm512_add_epi32(_mm512_loadu_si512(t + j), add);
+            if (type == SB_Q8_OUT_I32) {
+                _mm512_mask_storeu_epi32((int32_t *)c + at + j, k, acc);
+                continue;
+            }
+            __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), s);
+            if (ep->bias) v = _mm512_add_ps(v, bias);
+            if (res) {
+                __m512i q = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, res + j));
+                v = _mm512_add_ps(v, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, rz)), rs));
+            }
+            // v < 0 ? 0 : v, as the scalar code (max_ps would differ for -0 in F32 output).
+            if (ep->relu) v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), zero);
+            if (type == SB_Q8_OUT_F32) {
+                _mm512_mask_storeu_ps((float *)c + at + j, k, v);
+                continue;
+            }
+            v = _mm512_min_ps(_mm512_max_ps(v, lim_lo), lim_hi);
+            v = _mm512_sub_ps(_mm512_add_ps(v, magic), magic);
+            __m512i q = _mm512_add_epi32(_mm512_cvttps_epi32(v), zp);
+            q = _mm512_min_epi32(_mm512_max_epi32(q, lo), hi);
+            _mm_mask_storeu_epi8((uint8_t *)c + at + j, k, _mm512_cvtepi32_epi8(q));
+        }
+    }
+}
+#endif
