@@ -99,9 +99,16 @@ import Testing
                                            "--data-dir", dataDir], logDirectory: directory)
             counts.firmwareRuns += 1
             if killsLeft > 0 {
-                // A random point in the run: up to the time the remaining items take (~10 ms each).
-                let upper = max(300, min(remaining * 10, 6000))
-                try await Task.sleep(for: .milliseconds(Int.random(in: 100...upper, using: &rng)))
+                // A random point in the run, by progress rather than time (a release build routes
+                // hundreds of items a second): once the subscriber has seen a random share of
+                // this run's remaining items, leaving work for the kills still to come.
+                func delivered() -> Int { Set(subscriber.messages.filter { $0.topic == topic }.map(\.payload)).count }
+                let share = max(1, remaining / (killsLeft + 1))
+                let target = delivered() + Int.random(in: 1...share, using: &rng)
+                let killBy = ContinuousClock.now + .seconds(30)
+                while ContinuousClock.now < killBy, delivered() < target {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
                 child.signal(SIGKILL)
                 _ = await child.wait(timeout: .seconds(10))
                 killsLeft -= 1
