@@ -6,10 +6,16 @@ public enum TestBins {
 
     /// TrashNet with `trash` → `other` and the rest → `recyclable` (as `maps/trashnet.tsv`).
     public static var trashnetMap: LabelMap {
-        // Built from entries in index order, so it cannot fail.
-        try! LabelMap(entries: trashnetLabels.enumerated().map { index, label in
-            LabelMap.Entry(index: index, label: label, bin: label == "trash" ? "other" : "recyclable", english: label)
-        })
+        // Entries in index order with distinct labels: the map can be built without validation errors.
+        var map = LabelMap(labels: trashnetLabels)
+        do {
+            map = try LabelMap(entries: trashnetLabels.enumerated().map { index, label in
+                LabelMap.Entry(index: index, label: label, bin: label == "trash" ? "other" : "recyclable", english: label)
+            })
+        } catch {
+            preconditionFailure("the TrashNet test map is invalid: \(error)")
+        }
+        return map
     }
 
     /// Debounce 50ms, settle 300ms, dwell 800ms; timeouts capture 2s, classify 5s, actuate 2s,

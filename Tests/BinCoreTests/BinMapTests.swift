@@ -3,7 +3,11 @@ import BinTestKit
 import Testing
 
 @Suite struct BinMapTests {
-    let map = try! BinMap(labels: TestBins.trashnetMap, config: TestBins.config)
+    let map: BinMap
+
+    init() throws {
+        map = try BinMap(labels: TestBins.trashnetMap, config: TestBins.config)
+    }
 
     func classification(_ label: String, _ index: Int, _ confidence: Double) -> Classification {
         Classification(label: label, classIndex: index, confidence: confidence, top: [])
