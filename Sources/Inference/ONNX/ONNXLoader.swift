@@ -90,46 +90,37 @@ enum ONNXLoader {
             throw InferenceError(.invalidGraph, "\(path): tensor '\(proto.name)' has a negative dimension \(shape)")
         }
         let count = shape.reduce(1, *)
-        var raw: Data? = proto.hasRawData ? proto.rawData : nil
-        if proto.dataLocation == .external {
-            raw = try externalBytes(of: proto, path: path, directory: directory, cache: &cache)
-        }
+        let raw: Data? = proto.dataLocation == .external
+            ? try externalBytes(of: proto, path: path, directory: directory, cache: &cache)
+            : (proto.hasRawData ? proto.rawData : nil)
         let type = Onnx_TensorProto.DataType(rawValue: Int(proto.dataType)) ?? .undefined
         func mismatch(_ have: Int) -> InferenceError {
             InferenceError(.malformedModel, "\(path): tensor '\(proto.name)' holds \(have) values but its shape \(shape) needs \(count) (truncated or corrupt model)")
         }
+        /// The values from `raw` (little-endian, `width` bytes each) when the tensor has raw data,
+        /// else from its typed field; either must hold exactly `count` values.
+        func values<T>(_ field: [T], width: Int, decode: (Data) -> [T]) throws(InferenceError) -> [T] {
+            if let raw {
+                guard raw.count == count * width else { throw mismatch(raw.count / width) }
+                return decode(raw)
+            }
+            guard field.count == count else { throw mismatch(field.count) }
+            return field
+        }
+        let elements: ONNXTensor.Elements
         switch type {
         case .float:
-            if let raw {
-                guard raw.count == count * 4 else { throw mismatch(raw.count / 4) }
-                return ONNXTensor(name: proto.name, shape: shape, elements: .float(littleEndian(raw, as: Float.self, count: count)))
-            }
-            guard proto.floatData.count == count else { throw mismatch(proto.floatData.count) }
-            return ONNXTensor(name: proto.name, shape: shape, elements: .float(proto.floatData))
+            elements = .float(try values(proto.floatData, width: 4) { littleEndian($0, as: Float.self, count: count) })
         case .double:
-            if let raw {
-                guard raw.count == count * 8 else { throw mismatch(raw.count / 8) }
-                return ONNXTensor(name: proto.name, shape: shape, elements: .float(littleEndian(raw, as: Double.self, count: count).map { Float($0) }))
-            }
-            guard proto.doubleData.count == count else { throw mismatch(proto.doubleData.count) }
-            return ONNXTensor(name: proto.name, shape: shape, elements: .float(proto.doubleData.map { Float($0) }))
+            elements = .float(try values(proto.doubleData, width: 8) { littleEndian($0, as: Double.self, count: count) }.map { Float($0) })
         case .int64:
-            if let raw {
-                guard raw.count == count * 8 else { throw mismatch(raw.count / 8) }
-                return ONNXTensor(name: proto.name, shape: shape, elements: .int64(littleEndian(raw, as: Int64.self, count: count)))
-            }
-            guard proto.int64Data.count == count else { throw mismatch(proto.int64Data.count) }
-            return ONNXTensor(name: proto.name, shape: shape, elements: .int64(proto.int64Data))
+            elements = .int64(try values(proto.int64Data, width: 8) { littleEndian($0, as: Int64.self, count: count) })
         case .int32:
-            if let raw {
-                guard raw.count == count * 4 else { throw mismatch(raw.count / 4) }
-                return ONNXTensor(name: proto.name, shape: shape, elements: .int64(littleEndian(raw, as: Int32.self, count: count).map { Int64($0) }))
-            }
-            guard proto.int32Data.count == count else { throw mismatch(proto.int32Data.count) }
-            return ONNXTensor(name: proto.name, shape: shape, elements: .int64(proto.int32Data.map { Int64($0) }))
+            elements = .int64(try values(proto.int32Data, width: 4) { littleEndian($0, as: Int32.self, count: count) }.map { Int64($0) })
         default:
             throw InferenceError(.unsupported, "\(path): tensor '\(proto.name)' has element type \(type), which the engine does not support (float, double, int32, int64)")
         }
+        return ONNXTensor(name: proto.name, shape: shape, elements: elements)
     }
 
     /// Reads the bytes of a tensor stored as ONNX external data (`location`, `offset`, `length`).
