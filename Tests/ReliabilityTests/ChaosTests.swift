@@ -82,39 +82,43 @@ import Testing
             return done
         }
 
+        // Kill points in the firmware's own progress (the seq of the event it last logged), one in
+        // each of K equal slices of 1..<N: a kill always lands while items are still to route, so
+        // a fast build cannot finish the run before all K kills happened (delivered counts lag
+        // recording by hundreds of events while the broker is down).
+        let slice = max(1, events / (kills + 1))
+        let killPoints = (0..<kills).map { index in
+            min(events - 1, slice * (index + 1) + Int.random(in: -(slice / 3)...(slice / 3), using: &rng))
+        }
         var killsLeft = kills
         var lastOutput = ""
         let deadline = ContinuousClock.now + .seconds(Double(events) / 10 + 120)
         while ContinuousClock.now < deadline {
             let (recorded, pending) = try Self.recorded(dataDir: dataDir)
             let remaining = events - recorded
-            if remaining == 0 && pending == 0 && killsLeft == 0 { break }
-            if remaining == 0 && pending == 0 {
-                killsLeft = 0  // nothing left to interrupt
-                break
-            }
+            if remaining == 0 && pending == 0 { break }
             let child = try SmartBinChild(["simulate", "--config", config, "--broker", "127.0.0.1:\(broker.port)",
                                            "--fleet", "chaos", "--bin-id", "bin-c1", "--model", model,
                                            "--items", "\(max(0, remaining))", "--rate", "1000", "--flush-timeout", "15",
                                            "--data-dir", dataDir], logDirectory: directory)
             counts.firmwareRuns += 1
             if killsLeft > 0 {
-                // A random point in the run, by progress rather than time (a release build routes
-                // hundreds of items a second): once the subscriber has seen a random share of
-                // this run's remaining items, leaving work for the kills still to come.
-                func delivered() -> Int { Set(subscriber.messages.filter { $0.topic == topic }.map(\.payload)).count }
-                let share = max(1, remaining / (killsLeft + 1))
-                let target = delivered() + Int.random(in: 1...share, using: &rng)
+                let point = max(killPoints[kills - killsLeft], recorded + 1)
+                var progress = LoggedProgress(path: child.outputPath)
                 let killBy = ContinuousClock.now + .seconds(30)
-                while ContinuousClock.now < killBy, delivered() < target {
-                    try await Task.sleep(for: .milliseconds(10))
+                while ContinuousClock.now < killBy, progress.lastSeq() < point, child.process.isRunning {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                if !child.process.isRunning {
+                    Issue.record("simulate exited with \(child.process.terminationStatus) before kill point \(point):\n\(child.output.suffix(3000))")
                 }
                 child.signal(SIGKILL)
                 _ = await child.wait(timeout: .seconds(10))
                 killsLeft -= 1
                 counts.firmwareKills += 1
                 let after = try Self.recorded(dataDir: dataDir)
-                print("chaos: SIGKILL \(counts.firmwareKills) of \(kills) after \(after.recorded) recorded, \(after.pending) pending")
+                print("chaos: SIGKILL \(counts.firmwareKills) of \(kills) at logged seq \(progress.lastSeq()) (point \(point)): "
+                      + "\(after.recorded) recorded, \(after.pending) pending")
             } else {
                 let status = await child.wait(timeout: .seconds(Double(remaining) / 10 + 60))
                 lastOutput = child.output
@@ -165,5 +169,39 @@ import Testing
             .prefix(10).map { "\(firstSeqs[max(0, $0.0 - 2)...min(firstSeqs.count - 1, $0.0 + 3)])" }
         #expect(counts.outOfOrder == 0, "first occurrences not in seq order around: \(inversions.joined(separator: "; "))")
         #expect(Set(idForSeq.keys) == Set(1...max(1, events)), "seqs outside 1...\(events): \(Set(idForSeq.keys).subtracting(1...events).sorted().prefix(20))")
+    }
+}
+
+/// The highest `event seq N:` line in a firmware log so far, read incrementally (the log grows to
+/// megabytes over a run; each poll reads only what was appended since the last).
+struct LoggedProgress {
+    let path: String
+    private var offset: UInt64 = 0
+    private var carry: [UInt8] = []
+    private var last = 0
+
+    init(path: String) { self.path = path }
+
+    mutating func lastSeq() -> Int {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return last }
+        defer { try? handle.close() }
+        guard (try? handle.seek(toOffset: offset)) != nil, let data = try? handle.readToEnd(), !data.isEmpty else { return last }
+        offset += UInt64(data.count)
+        var bytes = carry + Array(data)
+        // Keep an unfinished last line for the next read.
+        if let end = bytes.lastIndex(of: UInt8(ascii: "\n")) {
+            carry = Array(bytes[(end + 1)...])
+            bytes.removeSubrange((end + 1)...)
+        } else {
+            carry = bytes
+            return last
+        }
+        let marker = Array("] event seq ".utf8)
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            guard let start = line.firstRange(of: marker)?.upperBound else { continue }
+            let digits = line[start...].prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+            if let seq = Int(String(decoding: digits, as: UTF8.self)) { last = max(last, seq) }
+        }
+        return last
     }
 }
