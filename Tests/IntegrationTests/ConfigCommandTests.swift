@@ -101,4 +101,22 @@ import Testing
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains("\(file): ok"), "\(run.output)")
     }
+
+    /// The profile checks its fill tables against its own `[servo.angles]`; with `[flap]` in the
+    /// config the bin has other compartments, and `config check` names the mismatch.
+    @Test func checkNamesFillHardwareOfACompartmentTheConfiguredFlapLacks() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let board = try String(contentsOfFile: SmartBinProcess.packageRoot + "/board/generic.toml", encoding: .utf8)
+            + "\n[fill.sensors.paper]\ntrigger = 5\necho = 6\nempty_cm = 60\nfull_cm = 10\n[fill.buttons.other]\nline = 16\n"
+        try board.write(toFile: directory + "/board.toml", atomically: true, encoding: .utf8)
+        let file = directory + "/bin.toml"
+        try "[bin]\nboard = \"\(directory)/board.toml\"\n[flap]\nangles = { other = 40, glass = 140 }\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let findings = ConfigCheck.check(path: file)
+        let flap = findings.filter { $0.key == "flap.angles" }
+        #expect(flap.count == 1, "\(findings)")
+        #expect(flap.first?.severity == .error && flap.first?.line == 4)
+        #expect(flap.first?.message.contains("[fill.sensors.paper] names no compartment of this bin (have: glass, other)") == true, "\(findings)")
+    }
 }

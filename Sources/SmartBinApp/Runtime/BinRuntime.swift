@@ -15,12 +15,19 @@ public struct BinRuntime: Sendable {
         public var flap: any Flap
         /// Called after each event was made durable.
         public var onRecorded: @Sendable (BinEvent) -> Void
+        /// Fill hardware: the ultrasonic sensors above the compartments, the emptied buttons.
+        public var fillSensors: [any FillSensor]
+        /// The compartments a fill sensor measures.
+        public var measuredCompartments: Set<String>
 
         public init(triggers: any TriggerSource, frames: any FrameSource, flap: any Flap,
+                    fillSensors: [any FillSensor] = [], measuredCompartments: Set<String> = [],
                     onRecorded: @escaping @Sendable (BinEvent) -> Void = { _ in }) {
             self.triggers = triggers
             self.frames = frames
             self.flap = flap
+            self.fillSensors = fillSensors
+            self.measuredCompartments = measuredCompartments
             self.onRecorded = onRecorded
         }
     }
@@ -111,6 +118,10 @@ public struct BinRuntime: Sendable {
             .init(service: FillCommandService(controller: controller, client: publisher.client, layout: layout, logger: logger),
                   successTerminationBehavior: .gracefullyShutdownGroup),
         ]
+        if !parts.fillSensors.isEmpty {
+            services.append(.init(service: FillSensorService(controller: controller, sensors: parts.fillSensors, logger: logger),
+                                  successTerminationBehavior: .gracefullyShutdownGroup))
+        }
         if let notify = SystemdNotifyService.fromEnvironment(logger: logger) {
             services.append(.init(service: notify, successTerminationBehavior: .gracefullyShutdownGroup))
         }
