@@ -32,6 +32,7 @@ import Testing
         #expect(config.model.threads == defaults.model.threads)
         #expect(config.mqtt.host == defaults.mqtt.host && config.mqtt.port == defaults.mqtt.port && config.mqtt.topicPrefix == defaults.mqtt.topicPrefix)
         #expect(config.mqtt.keepAliveSeconds == defaults.mqtt.keepAliveSeconds && config.mqtt.tls == defaults.mqtt.tls && config.mqtt.tlsVersion == defaults.mqtt.tlsVersion)
+        #expect(config.mqtt.homeAssistantDiscovery == defaults.mqtt.homeAssistantDiscovery && config.mqtt.homeAssistantPrefix == defaults.mqtt.homeAssistantPrefix)
         var controller = config.controller
         // fill.capacity and fill.capacities have no default: the template shows an example.
         #expect(controller.fill.capacity != nil && !controller.fill.capacities.isEmpty)
@@ -111,12 +112,18 @@ import Testing
             + "\n[fill.sensors.paper]\ntrigger = 5\necho = 6\nempty_cm = 60\nfull_cm = 10\n[fill.buttons.other]\nline = 16\n"
         try board.write(toFile: directory + "/board.toml", atomically: true, encoding: .utf8)
         let file = directory + "/bin.toml"
-        try "[bin]\nboard = \"\(directory)/board.toml\"\n[flap]\nangles = { other = 40, glass = 140 }\n"
+        try "[bin]\nboard = \"\(directory)/board.toml\"\n[mqtt]\nhome_assistant_discovery = true\n[flap]\nangles = { other = 40, glass = 140 }\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
         let findings = ConfigCheck.check(path: file)
         let flap = findings.filter { $0.key == "flap.angles" }
         #expect(flap.count == 1, "\(findings)")
-        #expect(flap.first?.severity == .error && flap.first?.line == 4)
+        #expect(flap.first?.severity == .error && flap.first?.line == 6)
         #expect(flap.first?.message.contains("[fill.sensors.paper] names no compartment of this bin (have: glass, other)") == true, "\(findings)")
+        // A fill sensor exists, so Home Assistant gets sensors: no warning about that.
+        #expect(!findings.contains { $0.key == "mqtt.home_assistant_discovery" }, "\(findings)")
+
+        try "[mqtt]\nhome_assistant_discovery = true\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let bare = ConfigCheck.check(path: file)
+        #expect(bare.contains { $0.key == "mqtt.home_assistant_discovery" && $0.severity == .warning && $0.line == 2 }, "\(bare)")
     }
 }

@@ -5,7 +5,7 @@ import Testing
 /// The fill hardware's path end to end: `smartbin simulate` with a script whose `level` and
 /// `button` steps stand in for the ultrasonic sensors and the emptied buttons (the same
 /// `FillSensor` seam `smartbin run` feeds from GPIO), a real mosquitto, `mosquitto_sub` on
-/// `…/alert` and `…/state`.
+/// `…/alert`, `…/state` and the Home Assistant discovery topics.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct FillHardwareOverMQTTTests {
     static func object(_ message: BrokerMessage) -> [String: Any]? {
         try? JSONSerialization.jsonObject(with: Data(message.payload.utf8)) as? [String: Any]
@@ -17,10 +17,10 @@ import Testing
         let broker = try await MosquittoBroker.start()
         defer { Task { await broker.stop() } }
         let base = "smartbin/yard/bin-sonar"
-        let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/#"])
+        let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/#", "homeassistant/#"])
         defer { Task { await subscriber.stop() } }
         let config = directory + "/bin.toml"
-        try "[routing]\nconfidence_threshold = 1.0\n[timing]\nsettle_ms = 10\ndwell_ms = 50\n"
+        try "[mqtt]\nhome_assistant_discovery = true\n[routing]\nconfidence_threshold = 1.0\n[timing]\nsettle_ms = 10\ndwell_ms = 50\n"
             .write(toFile: config, atomically: true, encoding: .utf8)
         // Sensor over `other`: 40 %, 85 % (nearly full), 10 % (a sharp drop: emptied); then one
         // routed item goes to `other` and its button is pressed.
@@ -45,5 +45,8 @@ import Testing
         let last = subscriber.messages.filter { $0.topic == base + "/state" }.compactMap(Self.object).last
         let other = (last?["fill"] as? [String: Any])?["other"] as? [String: Any]
         #expect(other?["items"] as? Int == 0 && other?["measured"] is NSNull, "\(String(describing: last))")
+        // Home Assistant gets a sensor for the measured compartment only (no capacity configured).
+        let configs = subscriber.messages.filter { $0.topic.hasPrefix("homeassistant/") && !$0.payload.isEmpty }
+        #expect(Set(configs.map(\.topic)) == ["homeassistant/sensor/bin-sonar_other_fill/config"], "\(configs)")
     }
 }

@@ -64,6 +64,10 @@ public enum ConfigCheck {
         } catch {
             add(.error, "bin", "board", "\(error)")
         }
+        if config.mqtt.homeAssistantDiscovery, config.controller.fill.capacity == nil, config.controller.fill.capacities.isEmpty,
+           let profile = try? resolveBoard(config.bin.board), profile.fill.sensors.isEmpty {
+            add(.warning, "mqtt", "home_assistant_discovery", "no compartment has a fill estimate (no fill.capacity, no fill sensor in board profile '\(profile.name)'): Home Assistant gets no sensors")
+        }
 
         let dataDirectory = config.storage.dataDirectory ?? "/var/lib/smartbin"
         if let model = config.model.path {
