@@ -32,6 +32,7 @@ import Testing
         #expect(config.model.threads == defaults.model.threads)
         #expect(config.mqtt.host == defaults.mqtt.host && config.mqtt.port == defaults.mqtt.port && config.mqtt.topicPrefix == defaults.mqtt.topicPrefix)
         #expect(config.mqtt.keepAliveSeconds == defaults.mqtt.keepAliveSeconds && config.mqtt.tls == defaults.mqtt.tls && config.mqtt.tlsVersion == defaults.mqtt.tlsVersion)
+        #expect(config.mqtt.homeAssistantDiscovery == defaults.mqtt.homeAssistantDiscovery && config.mqtt.homeAssistantPrefix == defaults.mqtt.homeAssistantPrefix)
         var controller = config.controller
         // fill.capacity and fill.capacities have no default: the template shows an example.
         #expect(controller.fill.capacity != nil && !controller.fill.capacities.isEmpty)
@@ -100,5 +101,29 @@ import Testing
         let run = try ToolRun.run(SmartBinProcess.binary, ["config", "check", file])
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains("\(file): ok"), "\(run.output)")
+    }
+
+    /// The profile checks its fill tables against its own `[servo.angles]`; with `[flap]` in the
+    /// config the bin has other compartments, and `config check` names the mismatch.
+    @Test func checkNamesFillHardwareOfACompartmentTheConfiguredFlapLacks() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let board = try String(contentsOfFile: SmartBinProcess.packageRoot + "/board/generic.toml", encoding: .utf8)
+            + "\n[fill.sensors.paper]\ntrigger = 5\necho = 6\nempty_cm = 60\nfull_cm = 10\n[fill.buttons.other]\nline = 16\n"
+        try board.write(toFile: directory + "/board.toml", atomically: true, encoding: .utf8)
+        let file = directory + "/bin.toml"
+        try "[bin]\nboard = \"\(directory)/board.toml\"\n[mqtt]\nhome_assistant_discovery = true\n[flap]\nangles = { other = 40, glass = 140 }\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let findings = ConfigCheck.check(path: file)
+        let flap = findings.filter { $0.key == "flap.angles" }
+        #expect(flap.count == 1, "\(findings)")
+        #expect(flap.first?.severity == .error && flap.first?.line == 6)
+        #expect(flap.first?.message.contains("[fill.sensors.paper] names no compartment of this bin (have: glass, other)") == true, "\(findings)")
+        // A fill sensor exists, so Home Assistant gets sensors: no warning about that.
+        #expect(!findings.contains { $0.key == "mqtt.home_assistant_discovery" }, "\(findings)")
+
+        try "[mqtt]\nhome_assistant_discovery = true\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let bare = ConfigCheck.check(path: file)
+        #expect(bare.contains { $0.key == "mqtt.home_assistant_discovery" && $0.severity == .warning && $0.line == 2 }, "\(bare)")
     }
 }
