@@ -27,9 +27,9 @@ import Testing
         let script = directory + "/fill.txt"
         try "wait 1s\nlevel other 40%\nwait 300ms\nlevel other 85%\nwait 300ms\nlevel other 10%\nwait 300ms\nopen\nwait 2s\nbutton other\nwait 2s\n"
             .write(toFile: script, atomically: true, encoding: .utf8)
-        let bin = try SmartBinProcess(["simulate", "--config", config, "--broker", "127.0.0.1:\(broker.port)",
+        let bin = try SmartBinChildProcess(["simulate", "--config", config, "--broker", "127.0.0.1:\(broker.port)",
                                        "--fleet", "yard", "--bin-id", "bin-sonar",
-                                       "--model", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"),
+                                       "--model", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"),
                                        "--script", script, "--data-dir", directory + "/data"], directory: directory)
         #expect(await bin.wait(timeout: .seconds(90)) == 0, "\(bin.output)")
         let alerts = await subscriber.waitForMessages(count: 3, topic: base + "/alert", timeout: .seconds(10))

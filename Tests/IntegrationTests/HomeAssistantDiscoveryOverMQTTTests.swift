@@ -32,9 +32,9 @@ import Testing
             capacities = { other = 10 }
 
             """.write(toFile: config, atomically: true, encoding: .utf8)
-        let bin = try SmartBinProcess(["simulate", "--config", config, "--broker", "127.0.0.1:\(broker.port)",
+        let bin = try SmartBinChildProcess(["simulate", "--config", config, "--broker", "127.0.0.1:\(broker.port)",
                                        "--fleet", "north", "--bin-id", "bin-ha",
-                                       "--model", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"),
+                                       "--model", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"),
                                        "--items", "2", "--rate", "20", "--data-dir", directory + "/data"],
                                       directory: directory)
         #expect(await bin.wait(timeout: .seconds(90)) == 0, "\(bin.output)")
