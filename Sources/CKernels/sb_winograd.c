@@ -291,6 +291,9 @@ typedef struct {
     const float *input, *residual;
     float *output, *v, *m;
     sb_gemm_fn gemm;
+    const float *packed;   // non-NULL: U packed for sb_sgemm, `packed_stride` floats per ξ
+    size_t packed_stride;
+    int32_t kernel;
     int32_t tiles;
 } sb_wino_job;
 
@@ -312,9 +315,15 @@ static void tile_rows_task(void *raw, int32_t index, int32_t count) {
     if (ty1 <= ty0) return;
     const int32_t t0 = ty0 * tw, n = (ty1 - ty0) * tw;
     input_rows(job->input, job->v, g, 0, cin, ty0, ty1);
-    for (int32_t x = 0; x < 36; x++)
-        job->gemm(cout, n, cin, p->weights + (size_t)x * cout * cin, cin,
-                  job->v + (size_t)x * cin * tiles + t0, tiles, job->m + (size_t)x * cout * tiles + t0, tiles);
+    for (int32_t x = 0; x < 36; x++) {
+        const float *v = job->v + (size_t)x * cin * tiles + t0;
+        float *m = job->m + (size_t)x * cout * tiles + t0;
+        if (job->packed)
+            sb_sgemm(job->kernel, cout, n, cin, job->packed + (size_t)x * job->packed_stride, v, tiles, m, tiles,
+                     NULL, NULL, 0);
+        else
+            job->gemm(cout, n, cin, p->weights + (size_t)x * cout * cin, cin, v, tiles, m, tiles);
+    }
     output_rows(job->m, job->output, g, cout, 0, cout, ty0, ty1, p->bias, job->residual, p->relu);
 }
 
@@ -325,6 +334,30 @@ void sb_winograd_conv2d(const sb_winograd_plan *plan, const float *input, const 
         .plan = plan, .input = input, .residual = residual, .output = output,
         .v = scratch, .m = scratch + (size_t)36 * plan->window.channels * tiles,
         .gemm = gemm, .tiles = tiles,
+    };
+    sb_pool_run(pool, tile_rows_task, &job);
+}
+
+size_t sb_winograd_packed_floats(int32_t kernel, int32_t out_channels, int32_t channels) {
+    return 36 * sb_sgemm_packed_floats(kernel, out_channels, channels);
+}
+
+void sb_winograd_pack(int32_t kernel, const float *u, float *packed, int32_t out_channels, int32_t channels) {
+    const size_t stride = sb_sgemm_packed_floats(kernel, out_channels, channels);
+    for (int32_t x = 0; x < 36; x++)
+        sb_sgemm_pack_a(kernel, u + (size_t)x * out_channels * channels, out_channels, channels, channels,
+                        packed + (size_t)x * stride);
+}
+
+void sb_winograd_conv2d_sgemm(const sb_winograd_plan *plan, const float *packed, int32_t kernel,
+                              const float *input, const float *residual, float *output, float *scratch,
+                              sb_pool *pool) {
+    const int32_t tiles = sb_winograd_tiles_h(&plan->window) * sb_winograd_tiles_w(&plan->window);
+    sb_wino_job job = {
+        .plan = plan, .input = input, .residual = residual, .output = output,
+        .v = scratch, .m = scratch + (size_t)36 * plan->window.channels * tiles,
+        .packed = packed, .packed_stride = sb_sgemm_packed_floats(kernel, plan->out_channels, plan->window.channels),
+        .kernel = kernel, .tiles = tiles,
     };
     sb_pool_run(pool, tile_rows_task, &job);
 }
