@@ -2,6 +2,7 @@
 // the threaded convolution driver and the plain C variant. The vector micro-kernels are in
 // sb_sgemm_avx512.c and sb_sgemm_avx2.c.
 #include "sb_sgemm_internal.h"
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,6 +194,10 @@ static int32_t chunk_panels(const gemm_args *g) {
 static void gemm_block(const gemm_args *g, int32_t mb0, int32_t mb1, int32_t p0, int32_t p1) {
     const sb_sgemm_variant *v = g->v;
     const int32_t mr = v->mr, nr = v->nr, k = g->k;
+    // B read in place (rows ldb apart, not packed): its panels' K short row pieces are first
+    // read cold by the first row block, too many streams for the hardware prefetchers, so that
+    // row block fetches the next panel's rows ahead.
+    const int32_t prefetch_b = g->panel_stride == (size_t)nr && g->ldb > nr;
     const int32_t kblocks = (k + SB_SGEMM_KC - 1) / SB_SGEMM_KC;
     const int32_t chunk = chunk_panels(g);
     _Alignas(64) float acc[SB_SGEMM_MAX_CHUNK * SB_SGEMM_MAX_TILE];
@@ -205,6 +210,15 @@ static void gemm_block(const gemm_args *g, int32_t mb0, int32_t mb1, int32_t p0,
                 const int32_t k0 = (int32_t)((int64_t)kb * k / kblocks), k1 = (int32_t)((int64_t)(kb + 1) * k / kblocks);
                 for (int32_t p = pc; p < pe; p++) {
                     const int32_t j0 = p * nr, cols = g->n - j0 < nr ? g->n - j0 : nr;
+#ifndef SB_NO_PREFETCH
+                    if (prefetch_b && mb == mb0 && p + 1 < pe) {
+                        const float *next = g->b + (size_t)(p + 1) * g->panel_stride + (size_t)k0 * g->ldb;
+                        for (int32_t q = k0; q < k1; q++, next += g->ldb) {
+                            __builtin_prefetch(next, 0, 3);
+                            __builtin_prefetch(next + nr - 1, 0, 3);
+                        }
+                    }
+#endif
                     float *slot = acc + (size_t)(p - pc) * SB_SGEMM_MAX_TILE;
                     const sb_sgemm_tile t = {
                         .bias = g->bias ? g->bias + r0 : NULL,
@@ -260,14 +274,10 @@ typedef struct {
     float *scratch;
     gemm_args g;
     int32_t pack;         // B is packed into scratch (else read in place)
-    int32_t split_rows;   // 1: threads split row blocks (B packed first by all); 0: panels
+    int32_t split_rows;   // 1: work items are row blocks (B packed by all first); 0: panels
+    int32_t items, per_item;
+    _Atomic int32_t next_pack, next;   // the next panel to pack, the next work item
 } conv_job;
-
-static void share(int32_t total, int32_t index, int32_t count, int32_t *begin, int32_t *end) {
-    const int32_t per = total / count, extra = total % count;
-    *begin = index * per + (index < extra ? index : extra);
-    *end = *begin + per + (index < extra ? 1 : 0);
-}
 
 static void pack_panels(const conv_job *job, int32_t p0, int32_t p1) {
     const sb_sgemm_variant *v = job->g.v;
@@ -279,34 +289,36 @@ static void pack_panels(const conv_job *job, int32_t p0, int32_t p1) {
     }
 }
 
+// The threads take work items from a shared counter rather than fixed shares, so that a
+// thread the OS deschedules mid-layer (other processes on the cores) delays the layer by at
+// most the item it holds.
 static void pack_task(void *raw, int32_t index, int32_t count) {
-    const conv_job *job = raw;
+    (void)index; (void)count;
+    conv_job *job = raw;
     const int32_t panels = (job->g.n + job->g.v->nr - 1) / job->g.v->nr;
-    int32_t p0, p1;
-    share(panels, index, count, &p0, &p1);
-    pack_panels(job, p0, p1);
+    for (int32_t p; (p = atomic_fetch_add_explicit(&job->next_pack, 1, memory_order_relaxed)) < panels;)
+        pack_panels(job, p, p + 1);
 }
 
 static void conv_task(void *raw, int32_t index, int32_t count) {
-    const conv_job *job = raw;
+    (void)index; (void)count;
+    conv_job *job = raw;
     const gemm_args *g = &job->g;
     const int32_t blocks = (g->m + g->v->mr - 1) / g->v->mr, panels = (g->n + g->v->nr - 1) / g->v->nr;
-    if (job->split_rows) {
-        int32_t mb0, mb1;
-        share(blocks, index, count, &mb0, &mb1);
-        if (mb1 > mb0) gemm_block(g, mb0, mb1, 0, panels);
-        return;
-    }
-    int32_t p0, p1;
-    share(panels, index, count, &p0, &p1);
-    // Pack one chunk of panels, then run it through every row block while it is in cache.
-    const int32_t chunk = chunk_panels(g);
-    for (int32_t pc = p0; pc < p1; pc += chunk) {
-        const int32_t pe = pc + chunk < p1 ? pc + chunk : p1;
-        if (job->pack) pack_panels(job, pc, pe);
-        gemm_block(g, 0, blocks, pc, pe);
+    for (int32_t i; (i = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed)) < job->items;) {
+        const int32_t first = i * job->per_item;
+        if (job->split_rows) {
+            gemm_block(g, first, first + job->per_item < blocks ? first + job->per_item : blocks, 0, panels);
+        } else {
+            // Pack the item's panels, then run them through every row block while they are in cache.
+            const int32_t last = first + job->per_item < panels ? first + job->per_item : panels;
+            if (job->pack) pack_panels(job, first, last);
+            gemm_block(g, 0, blocks, first, last);
+        }
     }
 }
+
+static int32_t ceil_div(int32_t a, int32_t b) { return (a + b - 1) / b; }
 
 void sb_sgemm_conv2d(const sb_sgemm_conv_plan *plan, const float *input, const float *residual,
                      float *output, float *scratch, sb_pool *pool) {
@@ -330,6 +342,18 @@ void sb_sgemm_conv2d(const sb_sgemm_conv_plan *plan, const float *input, const f
     // threads on panels each read all of A. Row blocks only when they divide evenly enough.
     job.split_rows = threads > 1 && (int64_t)m >= (int64_t)n && blocks >= threads &&
                      (blocks % threads == 0 || blocks >= 4 * threads || panels < threads);
+    // About four items per thread; a panel item is at most one cache-sized chunk (on one
+    // thread exactly that, so a large A streams once per chunk).
+    if (job.split_rows) {
+        job.per_item = ceil_div(blocks, 4 * threads);
+        job.items = ceil_div(blocks, job.per_item);
+    } else {
+        job.per_item = threads > 1 ? ceil_div(panels, 4 * threads) : panels;
+        if (job.per_item > chunk_panels(&job.g)) job.per_item = chunk_panels(&job.g);
+        job.items = ceil_div(panels, job.per_item);
+    }
+    atomic_init(&job.next_pack, 0);
+    atomic_init(&job.next, 0);
     if (job.split_rows && pack) sb_pool_run(pool, pack_task, &job);
     sb_pool_run(pool, conv_task, &job);
 }

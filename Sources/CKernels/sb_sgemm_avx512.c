@@ -8,12 +8,15 @@
 #include <immintrin.h>
 #include <stdint.h>
 
-#define SB_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq")))
+#define SB_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,prfchw")))
 #define SB_INLINE static inline __attribute__((always_inline)) SB_AVX512
 
 #define SB_UNROLL _Pragma("clang loop unroll(full)")
 
 enum { MR = 32, NR = 14 };
+
+/// k steps the weight prefetch runs ahead of the micro-kernel (3 KiB).
+#define SB_A_AHEAD 24
 
 SB_INLINE __mmask16 low_mask(int32_t n) {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
@@ -87,8 +90,28 @@ SB_INLINE void tile(const int cols, int32_t k, const float *a, const float *b, i
         SB_UNROLL
         for (int j = 0; j < cols; j++) { c0[j] = b0; c1[j] = b1; }
     }
+#ifndef SB_NO_PREFETCH
+    if (!t->acc_out) {
+        // The tile's rows of C (and of the residual) are 32 short pieces far apart, too many
+        // streams for the hardware prefetchers when they are cold (large N): fetch them now,
+        // while the k loop runs.
+        for (int32_t i = 0; i < t->rows; i++) {
+            __builtin_prefetch(t->c + (size_t)i * t->ldc, 1, 3);
+            __builtin_prefetch(t->c + (size_t)i * t->ldc + cols - 1, 1, 3);
+            if (t->residual) {
+                __builtin_prefetch(t->residual + (size_t)i * t->ldc, 0, 3);
+                __builtin_prefetch(t->residual + (size_t)i * t->ldc + cols - 1, 0, 3);
+            }
+        }
+    }
+#endif
 #pragma clang loop unroll_count(4)
     for (int32_t p = 0; p < k; p++) {
+#ifndef SB_NO_PREFETCH
+        // The weights stream from memory once per layer in the late stages; run ahead of them.
+        __builtin_prefetch(a + SB_A_AHEAD * MR, 0, 3);
+        __builtin_prefetch(a + SB_A_AHEAD * MR + 16, 0, 3);
+#endif
         const __m512 a0 = _mm512_load_ps(a), a1 = _mm512_load_ps(a + 16);
         SB_UNROLL
         for (int j = 0; j < cols; j++) {
@@ -142,6 +165,7 @@ typedef struct { int32_t lane, len, oy, ox0; } segment;
 typedef struct { __mmask16 lanes, wide0, wide1; int32_t x; } piece;
 
 #define SB_PACK_MAX_KW 16
+#define SB_PACK_AHEAD 4
 
 SB_AVX512 static void pack_avx512(const float *src, const sb_window *g, int32_t j0, int32_t cols, float *dst) {
     const int32_t sw = g->stride_w;
@@ -183,6 +207,16 @@ SB_AVX512 static void pack_avx512(const float *src, const sb_window *g, int32_t 
             for (int32_t s = 0; s < count; s++) {
                 const int32_t iy = seg[s].oy * g->stride_h - g->pad_top + ky;
                 rows[s] = iy >= 0 && iy < g->in_h ? in + (size_t)iy * g->in_w : NULL;
+#ifndef SB_NO_PREFETCH
+                // The same input span SB_PACK_AHEAD channels on: each channel's rows are a
+                // separate stream, too many for the hardware prefetchers on a cold input.
+                if (rows[s] && c + SB_PACK_AHEAD < g->channels) {
+                    const float *ahead = rows[s] + (size_t)SB_PACK_AHEAD * plane;
+                    const int32_t x0 = seg[s].ox0 * sw - g->pad_left, x1 = x0 + (seg[s].len - 1) * sw + g->k_w - 1;
+                    __builtin_prefetch(ahead + (x0 > 0 ? x0 : 0), 0, 3);
+                    __builtin_prefetch(ahead + (x1 < g->in_w ? x1 : g->in_w - 1), 0, 3);
+                }
+#endif
             }
             for (int32_t kx = 0; kx < g->k_w; kx++, row += NR) {
                 __m512 v = _mm512_setzero_ps();
