@@ -373,10 +373,12 @@ void sb_winograd_conv2d_sgemm(const sb_winograd_plan *plan, const float *packed,
         .packed = packed, .packed_stride = sb_sgemm_packed_floats(kernel, plan->out_channels, plan->window.channels),
         .kernel = kernel, .tiles = tiles,
     };
-    // One band on one thread; else about four per thread, each at least one panel (NR tiles) wide.
+    // One band per thread (each band streams all of U once more, so no finer), each at least
+    // one panel (NR tiles) wide; a thread that finishes early takes the band of one that has not
+    // started.
     const int32_t threads = sb_pool_size(pool), th = sb_winograd_tiles_h(&plan->window);
     const int32_t tw = sb_winograd_tiles_w(&plan->window);
-    int32_t band = threads > 1 ? (th + 4 * threads - 1) / (4 * threads) : th;
+    int32_t band = (th + threads - 1) / threads;
     const int32_t nr = sb_sgemm_block_n(kernel), panel = (nr + tw - 1) / tw;
     job.band = band > panel ? band : panel;
     atomic_init(&job.next, 0);
