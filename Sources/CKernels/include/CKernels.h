@@ -7,3 +7,4 @@
 #include "sb_calib.h"
 #include "sb_winograd.h"
 #include "sb_peak.h"
+#include "sb_sgemm.h"

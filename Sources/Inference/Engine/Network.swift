@@ -30,9 +30,37 @@ public final class Network {
     private var winogradPlans: [sb_winograd_plan]
     private var winogradPlanIndex: [Int]
     /// Transformed weights of every Winograd convolution, prepared at load: per convolution
-    /// U [36][outChannels][inChannels] (4x the 3x3 weights), back to back, 16-float aligned.
+    /// U [36][outChannels][inChannels] (4x the 3x3 weights), or with `sgemmKernel` set U packed
+    /// per ξ for sb_sgemm (`sb_winograd_pack`), back to back, 16-float aligned.
     private let winogradWeights: UnsafeMutablePointer<Float>
     private let winogradWeightCount: Int
+    /// The kernel of our own GEMM (`sb_sgemm.h`) that runs the convolutions, or nil for OpenBLAS.
+    let sgemmKernel: Int32?
+    /// Convolutions run by sb_sgemm, by layer index (pointers into `sgemmWeights`).
+    private var sgemmPlans: [sb_sgemm_conv_plan]
+    private var sgemmPlanIndex: [Int]
+    /// Weights of every non-Winograd convolution packed for sb_sgemm at load (row blocks of MR
+    /// output channels, each [K][MR]), back to back, 16-float aligned; empty without `sgemmKernel`.
+    private let sgemmWeights: UnsafeMutablePointer<Float>
+    private let sgemmWeightCount: Int
+
+    /// Which GEMM runs the convolutions: our own (`sb_sgemm.h`) on x86-64 with AVX-512 or AVX2,
+    /// where it measured faster than OpenBLAS on every ResNet50 shape (README, "Performance");
+    /// OpenBLAS elsewhere (aarch64, or x86-64 without AVX2, where only the plain C kernel exists).
+    /// `SMARTBIN_SGEMM=blas` forces OpenBLAS and `=avx512`, `=avx2` or `=ref` one kernel (if this
+    /// CPU runs it; else OpenBLAS), for A/B benchmarks. Read when a network is loaded.
+    static var preferredSGEMMKernel: Int32? {
+        let setting = ProcessInfo.processInfo.environment["SMARTBIN_SGEMM"] ?? "auto"
+        switch setting {
+        case "blas", "0": return nil
+        case "auto", "", "1":
+            let best = sb_sgemm_best_kernel()
+            return best == Int32(SB_SGEMM_KERNEL_REF.rawValue) ? nil : best
+        default:
+            let kernel = sb_sgemm_kernel_from_name(setting)
+            return kernel >= 0 && sb_sgemm_kernel_available(kernel) != 0 ? kernel : nil
+        }
+    }
 
     /// Whether 3x3 stride-1 convolutions use Winograd F(4x4, 3x3): on unless the environment
     /// sets `SMARTBIN_WINOGRAD=0` (for A/B benchmarks). Read when a network is loaded.
@@ -65,8 +93,8 @@ public final class Network {
     public var endsWithSoftmax: Bool { plan.endsWithSoftmax }
     /// Floating-point operations of one forward pass (a multiply-add counts as two).
     public var flops: Double { plan.layers.reduce(0) { $0 + $1.flops } }
-    /// Bytes of weights (with the Winograd-transformed copies) and of the workspace.
-    public var parameterBytes: Int { (parameterCount + winogradWeightCount) * 4 }
+    /// Bytes of weights (with the Winograd-transformed and the packed copies) and of the workspace.
+    public var parameterBytes: Int { (parameterCount + winogradWeightCount + sgemmWeightCount) * 4 }
     public var workspaceBytes: Int { (arenaCount + scratchCount) * 4 }
     /// Number of executed layers after fusion.
     public var layerCount: Int { plan.layers.count }
@@ -113,18 +141,36 @@ public final class Network {
         }
         executedStrategies = strategies
         func aligned(_ n: Int) -> Int { (n + 15) / 16 * 16 }
+        let sgemm = Network.preferredSGEMMKernel
+        sgemmKernel = sgemm
+        /// Floats of one Winograd convolution's weights as the engine keeps them.
+        func transformedFloats(_ conv: ConvLayer) -> Int {
+            guard let sgemm else { return aligned(36 * conv.outChannels * Int(conv.window.channels)) }
+            return aligned(sb_winograd_packed_floats(sgemm, Int32(conv.outChannels), conv.window.channels))
+        }
+        func sgemmPlan(_ conv: ConvLayer, weights: UnsafePointer<Float>?, bias: UnsafePointer<Float>?) -> sb_sgemm_conv_plan {
+            sb_sgemm_conv_plan(window: conv.window, out_channels: Int32(conv.outChannels), relu: conv.relu ? 1 : 0,
+                               kernel: sgemm ?? 0, weights: weights, bias: bias)
+        }
 
         var scratchNeeded = 0
         var transformedCount = 0
+        var packedCount = 0
         for (layerIndex, layer) in plan.layers.enumerated() {
             guard case .conv(var conv) = layer else { continue }
             switch strategies[layerIndex] {
             case .winograd:
                 scratchNeeded = max(scratchNeeded, sb_winograd_scratch_floats(&conv.window, Int32(conv.outChannels)))
-                transformedCount += aligned(36 * conv.outChannels * Int(conv.window.channels))
-            case .im2col, .subsample:
-                scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane)
-            case .direct, nil:
+                transformedCount += transformedFloats(conv)
+            case .im2col, .subsample, .direct:
+                if let sgemm {
+                    var plan = sgemmPlan(conv, weights: nil, bias: nil)
+                    scratchNeeded = max(scratchNeeded, sb_sgemm_conv_scratch_floats(&plan))
+                    packedCount += aligned(sb_sgemm_packed_floats(sgemm, Int32(conv.outChannels), Int32(conv.reduction)))
+                } else if strategies[layerIndex] != .direct {
+                    scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane)
+                }
+            case nil:
                 break
             }
         }
@@ -132,22 +178,44 @@ public final class Network {
         scratch = Network.allocate(max(scratchNeeded, 1))
         winogradWeightCount = transformedCount
         winogradWeights = Network.allocate(max(transformedCount, 1))
+        sgemmWeightCount = packedCount
+        sgemmWeights = Network.allocate(max(packedCount, 1))
 
         var plans: [sb_conv_plan] = []
         var index = [Int](repeating: -1, count: plan.layers.count)
         var winogradPlans: [sb_winograd_plan] = []
         var winogradIndex = [Int](repeating: -1, count: plan.layers.count)
+        var sgemmPlans: [sb_sgemm_conv_plan] = []
+        var sgemmIndex = [Int](repeating: -1, count: plan.layers.count)
         var transformedCursor = 0
+        var packedCursor = 0
         for (layerIndex, layer) in plan.layers.enumerated() {
             guard case .conv(let conv) = layer else { continue }
             if strategies[layerIndex] == .winograd {
                 let target = winogradWeights + transformedCursor
-                sb_winograd_weights(weights + conv.weights.offset, target, Int32(conv.outChannels), conv.window.channels)
-                transformedCursor += aligned(36 * conv.outChannels * Int(conv.window.channels))
+                let (outChannels, channels) = (Int32(conv.outChannels), conv.window.channels)
+                if let sgemm {
+                    let u = Network.allocate(36 * conv.outChannels * Int(channels))
+                    sb_winograd_weights(weights + conv.weights.offset, u, outChannels, channels)
+                    sb_winograd_pack(sgemm, u, target, outChannels, channels)
+                    free(u)
+                } else {
+                    sb_winograd_weights(weights + conv.weights.offset, target, outChannels, channels)
+                }
+                transformedCursor += transformedFloats(conv)
                 winogradIndex[layerIndex] = winogradPlans.count
                 winogradPlans.append(sb_winograd_plan(window: conv.window, out_channels: Int32(conv.outChannels),
                                                       relu: conv.relu ? 1 : 0, weights: target,
                                                       bias: weights + conv.bias.offset))
+                continue
+            }
+            if let sgemm {
+                let target = sgemmWeights + packedCursor
+                sb_sgemm_pack_a(sgemm, weights + conv.weights.offset, Int32(conv.outChannels), Int32(conv.reduction),
+                                Int32(conv.reduction), target)
+                packedCursor += aligned(sb_sgemm_packed_floats(sgemm, Int32(conv.outChannels), Int32(conv.reduction)))
+                sgemmIndex[layerIndex] = sgemmPlans.count
+                sgemmPlans.append(sgemmPlan(conv, weights: target, bias: weights + conv.bias.offset))
                 continue
             }
             index[layerIndex] = plans.count
@@ -159,6 +227,8 @@ public final class Network {
         convPlanIndex = index
         self.winogradPlans = winogradPlans
         winogradPlanIndex = winogradIndex
+        self.sgemmPlans = sgemmPlans
+        sgemmPlanIndex = sgemmIndex
         BLASRuntime.threads = 1
     }
 
@@ -168,6 +238,7 @@ public final class Network {
         free(arena)
         free(scratch)
         free(winogradWeights)
+        free(sgemmWeights)
     }
 
     static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -296,8 +367,18 @@ public final class Network {
         case .conv(let conv) where winogradPlanIndex[index] >= 0:
             winogradPlans.withUnsafeBufferPointer { plans in
                 let plan = plans.baseAddress! + winogradPlanIndex[index]
-                sb_winograd_conv2d(plan, pointer(conv.input), conv.residual.map { UnsafePointer(pointer($0)) },
-                                   pointer(conv.output), scratch, pool, BLAS.kernel)
+                let residual = conv.residual.map { UnsafePointer(pointer($0)) }
+                if let sgemmKernel {
+                    sb_winograd_conv2d_sgemm(plan, plan.pointee.weights, sgemmKernel, pointer(conv.input), residual,
+                                             pointer(conv.output), scratch, pool)
+                } else {
+                    sb_winograd_conv2d(plan, pointer(conv.input), residual, pointer(conv.output), scratch, pool, BLAS.kernel)
+                }
+            }
+        case .conv(let conv) where sgemmPlanIndex[index] >= 0:
+            sgemmPlans.withUnsafeBufferPointer { plans in
+                sb_sgemm_conv2d(plans.baseAddress! + sgemmPlanIndex[index], pointer(conv.input),
+                                conv.residual.map { UnsafePointer(pointer($0)) }, pointer(conv.output), scratch, pool)
             }
         case .conv(let conv):
             convPlans.withUnsafeBufferPointer { plans in
@@ -338,7 +419,8 @@ public final class Network {
             let shape = plan.shapes[layer.output]
             var text = "\(layer.name) -> \(shape)"
             if case .conv(let conv) = layer, let strategy = executedStrategies[index] {
-                text += " [\(strategy.rawValue)\(conv.residual != nil ? " +residual" : "")\(conv.relu ? " +relu" : "")]"
+                let gemm = sgemmKernel.flatMap { sb_sgemm_kernel_name($0) }.map { " " + String(cString: $0) } ?? ""
+                text += " [\(strategy.rawValue)\(gemm)\(conv.residual != nil ? " +residual" : "")\(conv.relu ? " +relu" : "")]"
             }
             if layer.flops > 0 { text += String(format: " %.3f GFLOP", layer.flops / 1e9) }
             return text
