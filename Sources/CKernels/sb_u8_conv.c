@@ -220,7 +220,7 @@ typedef struct {
     char *workspaces;
     size_t workspace_size;
     sb_q8_epilogue epilogue;
-    int32_t m, n, split_rows;
+    int32_t m, n, split_rows, implicit;
     int32_t status[64];
 } q8_conv_job;
 
@@ -239,9 +239,13 @@ static void q8_gemm_task(void *raw, int32_t index, int32_t count) {
     if (job->split_rows) split(job->m, index, count, p->block_m, &r0, &r1);
     else split(job->n, index, count, p->block_n, &c0, &c1);
     int32_t rc = SB_Q8_OK;
-    if (r1 > r0 && c1 > c0)
+    void *ws = job->workspaces + (size_t)index * job->workspace_size;
+    if (r1 > r0 && c1 > c0 && job->implicit)
+        rc = sb_q8_gemm_conv(p->packed, job->input, &p->window, p->input_zp, r0, r1, c0, c1, &job->epilogue,
+                             job->output, job->n, ws, job->workspace_size);
+    else if (r1 > r0 && c1 > c0)
         rc = sb_q8_gemm(p->packed, b, job->n, p->input_zp, r0, r1, c0, c1, &job->epilogue, job->output,
-                        job->n, job->workspaces + (size_t)index * job->workspace_size, job->workspace_size);
+                        job->n, ws, job->workspace_size);
     if (index < 64) job->status[index] = rc;
 }
 
@@ -261,7 +265,9 @@ int32_t sb_q8_conv2d(const sb_q8_conv_plan *plan, const uint8_t *input, const ui
     // per thread for whole NR panels, split the rows instead (each thread then packs all of B).
     const int32_t threads = sb_pool_size(pool);
     job.split_rows = job.n < threads * 2 * plan->block_n;
-    if (plan->unfold) sb_pool_run(pool, q8_unfold_task, &job);
+    // Windows the kernel can pack straight from the input skip the unfold buffer altogether.
+    job.implicit = plan->unfold && sb_q8_conv_implicit(sb_q8_packed_kernel(plan->packed), w);
+    if (plan->unfold && !job.implicit) sb_pool_run(pool, q8_unfold_task, &job);
     sb_pool_run(pool, q8_gemm_task, &job);
     for (int32_t i = 0; i < threads && i < 64; i++)
         if (job.status[i] != SB_Q8_OK) return job.status[i];
