@@ -1,5 +1,6 @@
 // uint8 activation kernels and the multi-threaded int8 convolution driver (sb_q8_conv.h).
 #include "sb_q8_conv.h"
+#include "sb_conv_internal.h"
 #include <string.h>
 
 // MARK: im2col on uint8.
@@ -279,9 +280,16 @@ int32_t sb_q8_conv2d(const sb_q8_conv_plan *plan, const uint8_t *input, const ui
 void sb_dense_s8_f32(const int8_t *restrict w, const float *restrict scale, const float *restrict bias,
                      const float *restrict x, float *restrict y, int32_t m, int32_t k, int32_t relu) {
     const int32_t k16 = k / 16 * 16;
+#if defined(__x86_64__)
+    const int32_t avx512 = sb_conv_have_avx512();
+#endif
     for (int32_t r = 0; r < m; r++) {
         const int8_t *row = w + (size_t)r * k;
         float lane[16] = { 0 };
+#if defined(__x86_64__)
+        if (avx512) sb_dense_s8_lanes_avx512(row, x, k16, lane);   // the same lane sums, 16 at once
+        else
+#endif
         for (int32_t j = 0; j < k16; j += 16)
             for (int32_t t = 0; t < 16; t++) lane[t] += (float)row[j + t] * x[j + t];
         float sum = 0.0f;
@@ -306,7 +314,7 @@ typedef struct {
     const float *input;
     uint8_t *output;
     float scale, *scratch;
-    int32_t zp, band_rows;
+    int32_t zp, band_rows, avx512;
     size_t per_thread;
     sb_gemm_fn gemm;
 } f32_u8_job;
@@ -333,6 +341,14 @@ static void conv_f32_u8_task(void *raw, int32_t index, int32_t count) {
         if (p->unfold) { sb_im2col(job->input, cols, &part); b = cols; ldb = bn; }
         float *out = cols + (size_t)k * bn;
         job->gemm(m, bn, k, p->weights, k, b, ldb, out, bn);
+#if defined(__x86_64__)
+        if (job->avx512) {   // the two steps below in one pass, bit for bit
+            for (int32_t c = 0; c < m; c++)
+                sb_bias_act_quantize_u8_avx512(out + (size_t)c * bn, job->output + (size_t)c * n + (size_t)oy0 * w->out_w,
+                                               (size_t)bn, p->bias ? p->bias[c] : 0.0f, p->relu, job->scale, job->zp);
+            continue;
+        }
+#endif
         sb_epilogue_block(out, bn, 0, m, 0, bn, p->bias, NULL, p->relu);
         for (int32_t c = 0; c < m; c++)
             sb_quantize_u8(out + (size_t)c * bn, job->output + (size_t)c * n + (size_t)oy0 * w->out_w,
@@ -346,6 +362,7 @@ void sb_conv2d_f32_u8(const sb_conv_plan *plan, const float *input, uint8_t *out
         .plan = plan, .input = input, .output = output, .scale = scale, .scratch = scratch, .zp = zp,
         .band_rows = band_rows > 0 ? band_rows : 1, .gemm = gemm,
         .per_thread = sb_conv2d_f32_u8_scratch(plan, band_rows > 0 ? band_rows : 1),
+        .avx512 = sb_conv_have_avx512(),
     };
     sb_pool_run(pool, conv_f32_u8_task, &job);
 }
