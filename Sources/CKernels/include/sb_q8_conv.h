@@ -53,9 +53,11 @@ typedef struct sb_q8_conv_plan {
 
 /// One int8 convolution: output = epilogue(W x (unfold(input) - zp), residual). `residual`
 /// (uint8, same shape as the output, scale/zp in the plan's epilogue) may be NULL. `scratch`
-/// holds K*N bytes when `unfold` is set; `workspaces` holds one `workspace_size` block (64-byte
-/// aligned) per pool thread. The unfold is split by channels, the GEMM by output columns (each
-/// thread packs only its own columns) or, when the image is small, by output rows.
+/// holds K*N bytes when `unfold` is set and the kernel cannot pack the window from the input
+/// (sb_q8_conv_implicit false; unused otherwise, may then be NULL); `workspaces` holds one
+/// `workspace_size` block (64-byte aligned) per pool thread. The unfold is split by channels,
+/// the GEMM by output columns (each thread packs only its own columns) or, when the image is
+/// small, by output rows.
 /// Returns SB_Q8_OK or the GEMM's error code.
 int32_t sb_q8_conv2d(const sb_q8_conv_plan *plan, const uint8_t *input, const uint8_t *residual,
                      void *output, uint8_t *scratch, void *workspaces, size_t workspace_size,
