@@ -1,5 +1,6 @@
 // Multi-threaded convolution driver (see sb_parallel.h).
 #include "sb_parallel.h"
+#include <stdatomic.h>
 #include <string.h>
 
 void sb_im2col_channels(const float *src, float *dst, const sb_window *g, int32_t c0, int32_t c1) {
@@ -98,4 +99,28 @@ static void maxpool_task(void *raw, int32_t index, int32_t count) {
 void sb_maxpool_parallel(const float *src, float *dst, const sb_window *g, sb_pool *pool) {
     sb_pool_job job = { src, dst, g };
     sb_pool_run(pool, maxpool_task, &job);
+}
+
+typedef struct {
+    int32_t m, n;
+    const float *a, *x;
+    float *y;
+    sb_gemv_fn gemv;
+    _Atomic int32_t next;
+} sb_gemv_job;
+
+static void gemv_task(void *raw, int32_t index, int32_t count) {
+    (void)index;
+    (void)count;
+    sb_gemv_job *job = raw;
+    for (int32_t r0; (r0 = SB_GEMV_ROWS * atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed)) < job->m;) {
+        const int32_t rows = job->m - r0 < SB_GEMV_ROWS ? job->m - r0 : SB_GEMV_ROWS;
+        job->gemv(rows, job->n, job->a + (size_t)r0 * job->n, job->n, job->x, job->y + r0);
+    }
+}
+
+void sb_gemv_parallel(int32_t m, int32_t n, const float *a, const float *x, float *y, sb_pool *pool, sb_gemv_fn gemv) {
+    sb_gemv_job job = { .m = m, .n = n, .a = a, .x = x, .y = y, .gemv = gemv };
+    atomic_init(&job.next, 0);
+    sb_pool_run(pool, gemv_task, &job);
 }

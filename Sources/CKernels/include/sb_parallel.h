@@ -57,6 +57,16 @@ void sb_im2col_channels(const float *src, float *dst, const sb_window *g, int32_
 /// Max pooling split over the pool's threads by channel.
 void sb_maxpool_parallel(const float *src, float *dst, const sb_window *g, sb_pool *pool);
 
+/// Row-major single-precision GEMV: y[m] = A[m x n] * x[n], A with leading dimension `lda`.
+typedef void (*sb_gemv_fn)(int32_t m, int32_t n, const float *a, int32_t lda, const float *x, float *y);
+
+/// y[m] = A[m x n] * x (A dense, row-major) with `gemv` run single-threaded on blocks of
+/// SB_GEMV_ROWS rows that the pool's threads take from a shared counter. Every row goes through
+/// `gemv` in the same place of a block whatever the thread count, so the result does not
+/// depend on it.
+#define SB_GEMV_ROWS 128
+void sb_gemv_parallel(int32_t m, int32_t n, const float *a, const float *x, float *y, sb_pool *pool, sb_gemv_fn gemv);
+
 #ifdef __cplusplus
 }
 #endif

@@ -491,7 +491,9 @@ public final class Network {
                    Int32(pads[0]), Int32(pads[1]), Int32(pads[2]), Int32(pads[3]), value)
         case .dense(let dense):
             let out = pointer(dense.output)
-            BLAS.gemv(m: dense.outFeatures, n: dense.inFeatures, a: parameter(dense.weights), x: pointer(dense.input), y: out)
+            // Blocks of rows over the pool: the same blocks (so the same sums) with any thread count.
+            sb_gemv_parallel(Int32(dense.outFeatures), Int32(dense.inFeatures), parameter(dense.weights), pointer(dense.input),
+                             out, pool, BLAS.gemvKernel)
             sb_epilogue(out, nil, dense.bias.map { UnsafePointer(parameter($0)) }, nil, Int32(dense.outFeatures), 1, dense.relu ? 1 : 0)
         case .softmax(let input, let output, let count):
             pointer(output).update(from: pointer(input), count: count)
