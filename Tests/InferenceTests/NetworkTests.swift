@@ -30,7 +30,9 @@ import Testing
         let kernels = Network.Kernels.current
         var dropped = 0
         for case .conv(let conv) in full.plan.layers where kernels.packs(conv) { dropped += conv.weights.count }
-        #expect(dropped > 20_000_000, "ResNet50 has about 23.5 M convolution weights; \(dropped) packed")
+        if kernels.sgemm != nil { // our GEMM packs every convolution; OpenBLAS only the Winograd ones
+            #expect(dropped > 20_000_000, "ResNet50 has about 23.5 M convolution weights; \(dropped) packed")
+        }
         // Only the dropped weights differ (and the alignment padding between slices).
         let saved = (full.parameterBytes - lean.parameterBytes) / 4
         print("resnet50-v1-keras-6: weights \(full.parameterBytes) bytes full, \(lean.parameterBytes) inference-only; workspace \(lean.workspaceBytes) bytes")
