@@ -368,12 +368,13 @@ void sb_winograd_conv2d_sgemm(const sb_winograd_plan *plan, const float *packed,
         .packed = packed, .packed_stride = sb_sgemm_packed_floats(kernel, plan->out_channels, plan->window.channels),
         .kernel = kernel, .tiles = tiles,
     };
-    // One band per thread (each band streams all of U once more, so no finer), each at least
-    // one panel (NR tiles) wide; a thread that finishes early takes the band of one that has not
-    // started.
+    // Two bands per thread when threaded (each band streams all of U once more, so no finer),
+    // each at least one panel (NR tiles) wide: a thread the OS deschedules holds up a quarter
+    // of the layer at most, and a thread that finishes early takes the bands of one that has
+    // not started. One band on one thread.
     const int32_t threads = sb_pool_size(pool), th = sb_winograd_tiles_h(&plan->window);
-    const int32_t tw = sb_winograd_tiles_w(&plan->window);
-    int32_t band = (th + threads - 1) / threads;
+    const int32_t tw = sb_winograd_tiles_w(&plan->window), per = threads > 1 ? 2 : 1;
+    int32_t band = (th + threads * per - 1) / (threads * per);
     const int32_t nr = sb_sgemm_block_n(kernel), panel = (nr + tw - 1) / tw;
     job.band = band > panel ? band : panel;
     sb_pool_run_chunks(pool, tile_rows_task, &job, bands(&job));
