@@ -2,7 +2,6 @@
 // the threaded convolution driver and the plain C variant. The vector micro-kernels are in
 // sb_sgemm_avx512.c and sb_sgemm_avx2.c.
 #include "sb_sgemm_internal.h"
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -276,7 +275,6 @@ typedef struct {
     int32_t pack;         // B is packed into scratch (else read in place)
     int32_t split_rows;   // 1: work items are row blocks (B packed by all first); 0: panels
     int32_t items, per_item;
-    _Atomic int32_t next_pack, next;   // the next panel to pack, the next work item
 } conv_job;
 
 static void pack_panels(const conv_job *job, int32_t p0, int32_t p1) {
@@ -289,32 +287,27 @@ static void pack_panels(const conv_job *job, int32_t p0, int32_t p1) {
     }
 }
 
-// The threads take work items from a shared counter rather than fixed shares, so that a
-// thread the OS deschedules mid-layer (other processes on the cores) delays the layer by at
-// most the item it holds.
-static void pack_task(void *raw, int32_t index, int32_t count) {
-    (void)index; (void)count;
-    conv_job *job = raw;
-    const int32_t panels = (job->g.n + job->g.v->nr - 1) / job->g.v->nr;
-    for (int32_t p; (p = atomic_fetch_add_explicit(&job->next_pack, 1, memory_order_relaxed)) < panels;)
-        pack_panels(job, p, p + 1);
+// The pool's threads claim these chunks (work items) from a shared counter rather than fixed
+// shares, so that a thread the OS deschedules mid-layer (other processes on the cores) delays
+// the layer by at most the item it holds.
+static void pack_task(void *raw, int32_t chunk, int32_t chunks, int32_t thread) {
+    (void)chunks; (void)thread;
+    pack_panels(raw, chunk, chunk + 1);
 }
 
-static void conv_task(void *raw, int32_t index, int32_t count) {
-    (void)index; (void)count;
+static void conv_task(void *raw, int32_t item, int32_t items, int32_t thread) {
+    (void)items; (void)thread;
     conv_job *job = raw;
     const gemm_args *g = &job->g;
     const int32_t blocks = (g->m + g->v->mr - 1) / g->v->mr, panels = (g->n + g->v->nr - 1) / g->v->nr;
-    for (int32_t i; (i = atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed)) < job->items;) {
-        const int32_t first = i * job->per_item;
-        if (job->split_rows) {
-            gemm_block(g, first, first + job->per_item < blocks ? first + job->per_item : blocks, 0, panels);
-        } else {
-            // Pack the item's panels, then run them through every row block while they are in cache.
-            const int32_t last = first + job->per_item < panels ? first + job->per_item : panels;
-            if (job->pack) pack_panels(job, first, last);
-            gemm_block(g, 0, blocks, first, last);
-        }
+    const int32_t first = item * job->per_item;
+    if (job->split_rows) {
+        gemm_block(g, first, first + job->per_item < blocks ? first + job->per_item : blocks, 0, panels);
+    } else {
+        // Pack the item's panels, then run them through every row block while they are in cache.
+        const int32_t last = first + job->per_item < panels ? first + job->per_item : panels;
+        if (job->pack) pack_panels(job, first, last);
+        gemm_block(g, 0, blocks, first, last);
     }
 }
 
@@ -352,8 +345,6 @@ void sb_sgemm_conv2d(const sb_sgemm_conv_plan *plan, const float *input, const f
         if (job.per_item > chunk_panels(&job.g)) job.per_item = chunk_panels(&job.g);
         job.items = ceil_div(panels, job.per_item);
     }
-    atomic_init(&job.next_pack, 0);
-    atomic_init(&job.next, 0);
-    if (job.split_rows && pack) sb_pool_run(pool, pack_task, &job);
-    sb_pool_run(pool, conv_task, &job);
+    if (job.split_rows && pack) sb_pool_run_chunks(pool, pack_task, &job, panels);
+    sb_pool_run_chunks(pool, conv_task, &job, job.items);
 }

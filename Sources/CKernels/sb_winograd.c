@@ -2,7 +2,6 @@
 // transforms with their constants unrolled, first down the columns of a tile and then along its
 // rows; the reference twins multiply by the explicit matrices.
 #include "sb_winograd.h"
-#include <stdatomic.h>
 #include <string.h>
 
 int32_t sb_winograd_tiles_h(const sb_window *g) { return (g->out_h + SB_WINO_OUT - 1) / SB_WINO_OUT; }
@@ -296,15 +295,8 @@ typedef struct {
     size_t packed_stride;
     int32_t kernel;
     int32_t tiles;
-    int32_t band;              // > 0: threads take bands of this many tile rows from `next`
-    _Atomic int32_t next;
+    int32_t band;              // tile rows per chunk
 } sb_wino_job;
-
-static void share(int32_t total, int32_t index, int32_t count, int32_t *begin, int32_t *end) {
-    const int32_t per = total / count, extra = total % count;
-    *begin = index * per + (index < extra ? index : extra);
-    *end = *begin + per + (index < extra ? 1 : 0);
-}
 
 /// The tile rows [ty0, ty1) through all three steps. The threads share no intermediate result
 /// (each writes its own columns of V and M), so one pool run suffices.
@@ -326,19 +318,18 @@ static void tile_rows(sb_wino_job *job, int32_t ty0, int32_t ty1) {
     output_rows(job->m, job->output, g, cout, 0, cout, ty0, ty1, p->bias, job->residual, p->relu);
 }
 
-/// One thread's work: a fixed share of the tile rows, or (`band` set) bands of rows taken from a
-/// shared counter, so that a thread the OS deschedules delays the layer by one band at most.
-static void tile_rows_task(void *raw, int32_t index, int32_t count) {
+/// One chunk: a band of `band` tile rows. The pool's threads claim the bands from a shared
+/// counter, so a thread the OS deschedules delays the layer by one band at most.
+static void tile_rows_task(void *raw, int32_t chunk, int32_t chunks, int32_t thread) {
+    (void)chunks; (void)thread;
     sb_wino_job *job = raw;
+    const int32_t th = sb_winograd_tiles_h(&job->plan->window), ty0 = chunk * job->band;
+    if (ty0 < th) tile_rows(job, ty0, ty0 + job->band < th ? ty0 + job->band : th);
+}
+
+static int32_t bands(sb_wino_job *job) {
     const int32_t th = sb_winograd_tiles_h(&job->plan->window);
-    if (job->band > 0) {
-        for (int32_t ty0; (ty0 = job->band * atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed)) < th;)
-            tile_rows(job, ty0, ty0 + job->band < th ? ty0 + job->band : th);
-        return;
-    }
-    int32_t ty0, ty1;
-    share(th, index, count, &ty0, &ty1);
-    if (ty1 > ty0) tile_rows(job, ty0, ty1);
+    return (th + job->band - 1) / job->band;
 }
 
 void sb_winograd_conv2d(const sb_winograd_plan *plan, const float *input, const float *residual,
@@ -349,7 +340,11 @@ void sb_winograd_conv2d(const sb_winograd_plan *plan, const float *input, const 
         .v = scratch, .m = scratch + (size_t)36 * plan->window.channels * tiles,
         .gemm = gemm, .tiles = tiles,
     };
-    sb_pool_run(pool, tile_rows_task, &job);
+    // One band per thread (each band streams all of U once more); whichever thread is free
+    // runs the band of one that has not started.
+    const int32_t threads = sb_pool_size(pool), th = sb_winograd_tiles_h(&plan->window);
+    job.band = (th + threads - 1) / threads;
+    sb_pool_run_chunks(pool, tile_rows_task, &job, bands(&job));
 }
 
 size_t sb_winograd_packed_floats(int32_t kernel, int32_t out_channels, int32_t channels) {
@@ -373,14 +368,14 @@ void sb_winograd_conv2d_sgemm(const sb_winograd_plan *plan, const float *packed,
         .packed = packed, .packed_stride = sb_sgemm_packed_floats(kernel, plan->out_channels, plan->window.channels),
         .kernel = kernel, .tiles = tiles,
     };
-    // One band per thread (each band streams all of U once more, so no finer), each at least
-    // one panel (NR tiles) wide; a thread that finishes early takes the band of one that has not
-    // started.
+    // Two bands per thread when threaded (each band streams all of U once more, so no finer),
+    // each at least one panel (NR tiles) wide: a thread the OS deschedules holds up a quarter
+    // of the layer at most, and a thread that finishes early takes the bands of one that has
+    // not started. One band on one thread.
     const int32_t threads = sb_pool_size(pool), th = sb_winograd_tiles_h(&plan->window);
-    const int32_t tw = sb_winograd_tiles_w(&plan->window);
-    int32_t band = (th + threads - 1) / threads;
+    const int32_t tw = sb_winograd_tiles_w(&plan->window), per = threads > 1 ? 2 : 1;
+    int32_t band = (th + threads * per - 1) / (threads * per);
     const int32_t nr = sb_sgemm_block_n(kernel), panel = (nr + tw - 1) / tw;
     job.band = band > panel ? band : panel;
-    atomic_init(&job.next, 0);
-    sb_pool_run(pool, tile_rows_task, &job);
+    sb_pool_run_chunks(pool, tile_rows_task, &job, bands(&job));
 }

@@ -74,7 +74,7 @@ size_t sb_sgemm_conv_scratch_floats(const sb_sgemm_conv_plan *plan);
 
 /// Runs one convolution: output = act(W * unfold(input) + bias + residual); `residual` (the
 /// output's layout) may be NULL, `scratch` (64-byte aligned) holds sb_sgemm_conv_scratch_floats.
-/// The pool's threads first pack B's panels, then split the GEMM by row blocks or by panels.
+/// The pool's threads claim B's panels to pack, then work items of row blocks or of panels.
 void sb_sgemm_conv2d(const sb_sgemm_conv_plan *plan, const float *input, const float *residual,
                      float *output, float *scratch, sb_pool *pool);
 
