@@ -6,3 +6,4 @@
 #include "sb_q8_conv.h"
 #include "sb_calib.h"
 #include "sb_winograd.h"
+#include "sb_u8_pair.h"
