@@ -8,7 +8,7 @@ import SmartBinApp
 struct Model: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compile ONNX models into SmartBin's compiled model files (.sbm) and inspect them.",
-        subcommands: [Compile.self, Inspect.self])
+        subcommands: [Compile.self, Inspect.self, ExportQDQ.self, Trace.self])
 
     struct Compile: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -132,6 +132,61 @@ struct Model: ParsableCommand {
             }
             print("layers:")
             for (i, line) in m.layerDescriptions.enumerated() { print(String(format: "  %3d  %@", i, line)) }
+        }
+    }
+
+    struct ExportQDQ: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export-qdq",
+            abstract: "Write a compiled int8 model as an ONNX QDQ graph: QuantizeLinear/DequantizeLinear with exactly its scales, zero points, int8 weights and int32 biases, placed where the int8 engine quantises (tools/qdq_check.py runs it in ONNX Runtime).")
+
+        @Argument(help: "The compiled model (.sbm) with int8 weights.")
+        var model: String
+
+        @Option(name: .shortAndLong, help: "Output file (.onnx): input 'input' NCHW float32 1x3xHxW, outputs 'output' and 'logits'.")
+        var output: String
+
+        func run() throws {
+            do {
+                let compiled = try CompiledModel(path: model)
+                try QDQExport.write(compiled, to: output)
+                let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
+                print(String(format: "%@: QDQ ONNX (opset 13) of %@, %.1f MB", output, model, Double(size) / 1e6))
+            } catch { throw fail("\(error)") }
+        }
+    }
+
+    struct Trace: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a compiled model's int8 engine on one preprocessed tensor and write every uint8 activation (named as in export-qdq) and the logits as .npy files.")
+
+        @Argument(help: "The compiled model (.sbm) with int8 weights.")
+        var model: String
+
+        @Option(name: .customLong("input-npy"), help: "A float32 .npy tensor (1x3xHxW, NCHW, already preprocessed).")
+        var inputNPY: String
+
+        @Option(name: .shortAndLong, help: "Folder for <tensor>.npy (uint8, 1xCxHxW), logits.npy (float32) and trace.json (the tensor names in the order produced).")
+        var output: String
+
+        func run() throws {
+            do {
+                let compiled = try CompiledModel(path: model)
+                let engine = try compiled.int8Network()
+                let (shape, values) = try NPY.read(inputNPY)
+                let want = compiled.inputShape
+                guard values.count == want.count, shape.suffix(3) == [want.channels, want.height, want.width] else {
+                    throw AppError("\(inputNPY): tensor shape \(shape) does not match the model input 1x\(want.channels)x\(want.height)x\(want.width) (NCHW)")
+                }
+                let trace = try engine.trace(values)
+                try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+                for a in trace.activations { try NPY.write(a.codes, shape: a.shape, to: output + "/" + a.name + ".npy") }
+                try NPY.write(trace.logits, shape: [1, trace.logits.count], to: output + "/logits.npy")
+                let index: [String: Any] = ["model": model, "input": inputNPY, "activations": trace.activations.map(\.name), "logits": "logits"]
+                try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys, .withoutEscapingSlashes])
+                    .write(to: URL(fileURLWithPath: output + "/trace.json"))
+                print("\(output): \(trace.activations.count) uint8 activations and logits (\(trace.logits.count))")
+            } catch { throw fail("\(error)") }
         }
     }
 }

@@ -93,6 +93,21 @@ public final class CompiledModel {
         return UnsafeMutablePointer(mutating: (file.base + s.offset).assumingMemoryBound(to: Float.self))
     }
 
+    /// The fp32 parameter arena (biases, the head, fp32 convolutions; every weight with
+    /// `--keep-fp32`), in place in the mapping.
+    func fp32Parameters() throws(InferenceError) -> UnsafePointer<Float> { UnsafePointer(try fp32Weights()) }
+
+    /// The unpacked int8 weight arena, in place in the mapping.
+    func int8WeightsPointer() throws(InferenceError) -> UnsafePointer<Int8> {
+        guard let quantization, let s = sections.first(where: { $0.name == "weights.int8" }) else {
+            throw InferenceError(.unsupported, "\(path): the file has no int8 weights (compile with --int8 --calibrate DIR)")
+        }
+        guard s.size >= quantization.int8Count else {
+            throw InferenceError(.malformedModel, "\(path): section 'weights.int8' (offset \(s.offset)) holds \(s.size) bytes; the quantisation needs \(quantization.int8Count)")
+        }
+        return UnsafePointer((file.base + s.offset).assumingMemoryBound(to: Int8.self))
+    }
+
     /// The fp32 engine, its weights used in place from the mapping.
     public func fp32Network() throws(InferenceError) -> Network {
         guard hasFP32 else {

@@ -82,4 +82,47 @@ extension QuantizedNetwork {
     func setDenseBias(layer: Int, _ bias: [Float]) {
         heads[layer]?.setBias(bias)
     }
+
+    /// Every activation one forward pass stores as uint8, in the order produced, named as in the
+    /// QDQ export (`QDQExport.tensorName(activation:)`), with the logits (the input of a final
+    /// Softmax, else the output): for comparing the engine with ONNX Runtime running that export.
+    public func trace(_ input: [Float]) throws(InferenceError) -> QuantizedTrace {
+        let stepper = try LayerStepper(self, inputs: [input])
+        var logitsID = plan.output
+        if plan.endsWithSoftmax, case .softmax(let softmaxInput, _, _)? = plan.layers.last { logitsID = softmaxInput }
+        var result = QuantizedTrace(activations: [], logits: [])
+        func record(_ id: Int) throws(InferenceError) {
+            let shape = plan.shapes[id]
+            switch try stepper.activation(id, image: 0) {
+            case .u8(let codes, _) where !virtualActivations.contains(id):
+                result.activations.append(.init(name: QDQExport.tensorName(activation: id), activation: id,
+                                                shape: [1, shape.channels, shape.height, shape.width], codes: Array(codes)))
+            case .f32(let values) where id == logitsID:
+                result.logits = Array(values)
+            default:
+                break
+            }
+        }
+        if quantization.activations[plan.input] != nil { try record(plan.input) }
+        for layer in plan.layers {
+            try stepper.step()
+            try record(layer.output)
+        }
+        return result
+    }
+}
+
+/// The uint8 activations and logits of one int8 forward pass (`QuantizedNetwork.trace`).
+public struct QuantizedTrace: Sendable {
+    public struct Activation: Sendable {
+        /// The tensor's name in the QDQ export.
+        public var name: String
+        public var activation: Int
+        /// [1, C, H, W]
+        public var shape: [Int]
+        /// The uint8 codes, NCHW.
+        public var codes: [UInt8]
+    }
+    public var activations: [Activation]
+    public var logits: [Float]
 }
