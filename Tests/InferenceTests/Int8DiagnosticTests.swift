@@ -12,6 +12,8 @@ import Testing
 ///     SMARTBIN_INT8_SOURCES=torch  swift test --filter Int8DiagnosticTests/errorSources
 ///     SMARTBIN_INT8_SENSITIVITY=keras swift test --filter Int8DiagnosticTests/activationSensitivity
 ///     SMARTBIN_INT8_METHODS=keras  swift test --filter Int8DiagnosticTests/rangeMethodsWithAndWithoutBiasCorrection
+///     SMARTBIN_INT8_WORST=keras    swift test --filter Int8DiagnosticTests/worstPhotos
+///     SMARTBIN_INT8_ABLATION=torch swift test --filter Int8DiagnosticTests/ablation
 @Suite(.serialized) struct Int8DiagnosticTests {
     struct Setup {
         var name: String
@@ -216,5 +218,24 @@ import Testing
                                    a.map { Double($0 * $0) }.reduce(0, +).squareRoot(), Self.distance(a, b), clipped, clippedEnergy)))
         }
         for row in rows.sorted(by: { $0.0 < $1.0 }) { print(row.1) }
+    }
+
+    /// What each measure buys, compiled as `smartbin model compile --int8` does (every range
+    /// method measured, the best worst calibration photo kept), judged on the held-out photos.
+    @Test func ablation() throws {
+        guard let s = try Self.setup("SMARTBIN_INT8_ABLATION") else { return }
+        let configurations: [(String, (inout Int8Calibration.Options) -> Void)] = [
+            ("format 1: projections uint8, no bias correction", { $0.quantizeProjections = true; $0.biasCorrection = false }),
+            ("bias correction only", { $0.quantizeProjections = true }),
+            ("projections fp32 only", { $0.biasCorrection = false }),
+            ("both (default)", { _ in }),
+            ("both, first conv int8 too", { $0.firstConvFP32 = false }),
+        ]
+        for (name, configure) in configurations {
+            var options = Int8Calibration.Options()
+            configure(&options)
+            let model = try Int8Calibration.quantize(network: s.network, inputs: s.calibration, options: options)
+            print("ABLATION \(s.name) \(name) [\(model.quantization.calibration.method)]: held-out \(try Self.summary(s.network, model, s.heldOut))")
+        }
     }
 }
