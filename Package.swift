@@ -66,7 +66,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "smartbin", dependencies: [
-            "SmartBinApp", "Inference", "Imaging", "BinCore", "Hardware",
+            "SmartBinApp", "Inference", "Imaging", "BinCore", "Hardware", "CKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -99,7 +99,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "BinTestKit"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "BinCore", "BinTestKit"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "BinCore", "BinTestKit"]),
-        .testTarget(name: "HardwareTests", dependencies: ["Hardware", "BinCore"]),
+        .testTarget(name: "HardwareTests", dependencies: ["Hardware", "BinCore"], exclude: ["Fixtures"]),
         .testTarget(name: "DashboardTests", dependencies: [
             "Dashboard", "Telemetry", "BinCore", "BinTestKit",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Time SmartBin's int8 engine against its fp32 engine and ONNX Runtime's int8.
 
-Three contestants per thread count, alternating round by round so machine noise spreads
-over all of them:
+Three contestants per thread count, alternating round by round (each round starting with a
+different one) so machine noise spreads over all of them:
 
 1. ours int8: ``SMARTBIN bench --model M.sbm --precision int8 --threads N --json``
 2. ours fp32: ``SMARTBIN bench --model M.onnx --precision fp32 --threads N --json``
@@ -107,6 +107,9 @@ def main(argv=None) -> int:
     p.add_argument("--smartbin", required=True)
     p.add_argument("--calibrate", required=True, help="JPEG folder for ORT's calibration")
     p.add_argument("--ort-int8", help="reuse this ORT QDQ model instead of making one")
+    p.add_argument("--baseline", help="another smartbin (e.g. the previous commit's) timed on the same "
+                   ".sbm in the same rounds, for a before/after ratio unaffected by load drifting between runs")
+    p.add_argument("--no-fp32", action="store_true", help="skip our fp32 engine (the slowest contestant)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--iterations", type=int, default=10)
     p.add_argument("--rounds", type=int, default=3)
@@ -124,29 +127,47 @@ def main(argv=None) -> int:
             "int8": [a.smartbin, "bench", "--model", a.sbm, "--precision", "int8", "--threads", str(n), "--iterations", str(a.iterations), "--json"],
             "fp32": [a.smartbin, "bench", "--model", a.onnx, "--precision", "fp32", "--threads", str(n), "--iterations", str(a.iterations), "--json"],
         }
-        got = {"int8": [], "fp32": [], "ort": []}
+        if a.no_fp32:
+            del cmds["fp32"]
+        if a.baseline:
+            cmds["base"] = [a.baseline] + cmds["int8"][1:]
+        got = {"int8": [], "fp32": [], "ort": [], "base": []}
         rss = []
-        for _ in range(a.rounds):
-            for key, cmd in cmds.items():
-                obj, err = ours_round(cmd, 900)
+        order = list(cmds) + ["ort"]
+        for r in range(a.rounds):
+            # Each round starts with a different contestant, so none always runs in the same slot
+            # (right after ORT, say) while the load on a shared machine drifts.
+            for key in order[r % len(order):] + order[:r % len(order)]:
+                if key == "ort":
+                    got["ort"].append(ort_round(sess, feed, a.iterations, 3)["median_ms"])
+                    continue
+                obj, err = ours_round(cmds[key], 900)
                 if err:
                     print(f"bench_int8: {key}, {n} thread(s): {err}", file=sys.stderr)
                 else:
                     got[key].append(obj["median_ms"])
                     if key == "int8":
                         rss.append(obj.get("peak_rss_mb"))
-            got["ort"].append(ort_round(sess, feed, a.iterations, 3)["median_ms"])
         med = {k: statistics.median(v) if v else None for k, v in got.items()}
         results.append({"threads": n, **{f"{k}_median_ms": v for k, v in med.items()},
                         "int8_over_fp32": med["int8"] / med["fp32"] if med["int8"] and med["fp32"] else None,
                         "int8_over_ort_int8": med["int8"] / med["ort"] if med["int8"] and med["ort"] else None,
-                        "int8_peak_rss_mb": max(r for r in rss if r) if any(rss) else None})
+                        "int8_peak_rss_mb": max(r for r in rss if r) if any(rss) else None,
+                        "baseline_over_ort_int8": med["base"] / med["ort"] if med["base"] and med["ort"] else None,
+                        "int8_over_baseline": med["int8"] / med["base"] if med["int8"] and med["base"] else None})
     print(f"model: {os.path.basename(a.onnx)}, {a.iterations} iterations x {a.rounds} rounds, onnxruntime {ort.__version__}\n")
     print("| threads | ours int8 ms | ours fp32 ms | ORT int8 ms | int8/fp32 | int8/ORT int8 | int8 bench peak RSS MB |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['threads']} | {fmt(r['int8_median_ms'])} | {fmt(r['fp32_median_ms'])} | {fmt(r['ort_median_ms'])} "
               f"| {fmt(r['int8_over_fp32'])} | {fmt(r['int8_over_ort_int8'])} | {fmt(r['int8_peak_rss_mb'])} |")
+    if a.baseline:
+        print(f"\nbaseline: {a.baseline}\n")
+        print("| threads | baseline int8 ms | ours int8 ms | ORT int8 ms | baseline/ORT | ours/ORT | ours/baseline |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        for r in results:
+            print(f"| {r['threads']} | {fmt(r['base_median_ms'])} | {fmt(r['int8_median_ms'])} | {fmt(r['ort_median_ms'])} "
+                  f"| {fmt(r['baseline_over_ort_int8'])} | {fmt(r['int8_over_ort_int8'])} | {fmt(r['int8_over_baseline'])} |")
     if a.json:
         print(json.dumps({"model": a.onnx, "results": results}))
     return 0

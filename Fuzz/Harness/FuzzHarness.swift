@@ -68,8 +68,8 @@ public enum FuzzHarness {
         try? FileManager.default.removeItem(atPath: directory)
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        FileManager.default.createFile(atPath: directory + "/outbox.log", contents: Data(log))
-        if mode & 2 == 2 { FileManager.default.createFile(atPath: directory + "/outbox.acks", contents: Data(acks)) }
+        _ = FileManager.default.createFile(atPath: directory + "/outbox.log", contents: Data(log))
+        if mode & 2 == 2 { _ = FileManager.default.createFile(atPath: directory + "/outbox.acks", contents: Data(acks)) }
         guard let box = try? Outbox(directory: directory, logger: .init(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }) else { return }
         let pending = box.pending()
         precondition(zip(pending, pending.dropFirst()).allSatisfy { $0.id < $1.id }, "pending ids not increasing")

@@ -97,11 +97,15 @@ public final class MosquittoBroker: @unchecked Sendable {
             if !process.isRunning {
                 throw BrokerHarnessError("mosquitto on 127.0.0.1:\(port) exited (wait status \(process.status ?? -1)); log:\n\(log)")
             }
-            if Self.canConnect(port: port) { return }
+            // The port answering is not enough: another process's broker may hold it (the port
+            // was free when chosen; a test run beside this one can take it before mosquitto
+            // binds, and then ours exits while theirs answers). Ours must say it listens.
+            if Self.canConnect(port: port), log.contains("listen socket on port \(port).") { return }
             try await Task.sleep(for: .milliseconds(20))
         }
         await stop()
-        throw BrokerHarnessError("mosquitto did not open 127.0.0.1:\(port) within \(timeout); log:\n\(log)")
+        throw BrokerHarnessError("mosquitto did not open 127.0.0.1:\(port) within \(timeout) (its log needs "
+            + "log_type information for the 'Opening ipv4 listen socket' line); log:\n\(log)")
     }
 
     /// Stops the broker by PID: SIGTERM, then SIGKILL when it is still running after `timeout`.

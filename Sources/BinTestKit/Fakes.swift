@@ -212,3 +212,27 @@ public final class MemoryFillStore: FillStore {
         state.withLock { $0 = (records, $0.saves + 1) }
     }
 }
+
+/// Fill hardware the test pushes observations into (levels, button presses). One consumer.
+public final class FakeFillSensor: FillSensor {
+    private let stream: AsyncStream<FillObservation>
+    private let continuation: AsyncStream<FillObservation>.Continuation
+
+    public init() {
+        (stream, continuation) = AsyncStream.makeStream(of: FillObservation.self)
+    }
+
+    public func observations() -> AsyncStream<FillObservation> { stream }
+
+    /// Reports a measured level of `compartment`.
+    public func measure(_ compartment: String, _ level: Double, source: String = "fake-sonar") {
+        continuation.yield(FillObservation(compartment: compartment, kind: .level(level), source: source))
+    }
+
+    /// Reports a press of `compartment`'s emptied button.
+    public func press(_ compartment: String, source: String = "fake-button") {
+        continuation.yield(FillObservation(compartment: compartment, kind: .buttonPressed, source: source))
+    }
+
+    public func finish() { continuation.finish() }
+}

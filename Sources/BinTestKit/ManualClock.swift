@@ -23,6 +23,9 @@ public final class ManualClock: Clock, Sendable {
         var now = Instant(offset: .zero)
         var nextID: UInt64 = 0
         var sleepers: [Sleeper] = []
+        /// Sleeps that have an id but have not yet reached their continuation.
+        var arriving: Set<UInt64> = []
+        /// Of those, the ones cancelled before they got there.
         var cancelledBeforeSleeping: Set<UInt64> = []
     }
 
@@ -41,11 +44,13 @@ public final class ManualClock: Clock, Sendable {
     public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
+            state.arriving.insert(state.nextID)
             return state.nextID
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let outcome: Result<Void, any Error>? = state.withLock { state in
+                    state.arriving.remove(id)
                     if state.cancelledBeforeSleeping.remove(id) != nil { return .failure(CancellationError()) }
                     if deadline <= state.now { return .success(()) }
                     state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
@@ -58,7 +63,10 @@ public final class ManualClock: Clock, Sendable {
                 if let index = state.sleepers.firstIndex(where: { $0.id == id }) {
                     return state.sleepers.remove(at: index)
                 }
-                state.cancelledBeforeSleeping.insert(id)
+                // Remember the cancellation only for a sleep still on its way in; one that already
+                // finished (resumed, or due at once) needs nothing, and remembering it would grow
+                // the set by one id per cancelled timer for the life of the clock.
+                if state.arriving.contains(id) { state.cancelledBeforeSleeping.insert(id) }
                 return nil
             }
             sleeper?.continuation.resume(throwing: CancellationError())

@@ -48,14 +48,16 @@ static void split(int32_t total, int32_t index, int32_t count, int32_t align, in
     if (*end > total) *end = total;
 }
 
-static void unfold_task(void *raw, int32_t index, int32_t count) {
+static void unfold_task(void *raw, int32_t index, int32_t count, int32_t thread) {
+    (void)thread;
     sb_conv_job *job = raw;
     int32_t c0, c1;
     split(job->plan->window.channels, index, count, 1, &c0, &c1);
     sb_im2col_channels(job->input, job->scratch, &job->plan->window, c0, c1);
 }
 
-static void gemm_task(void *raw, int32_t index, int32_t count) {
+static void gemm_task(void *raw, int32_t index, int32_t count, int32_t thread) {
+    (void)thread;
     sb_conv_job *job = raw;
     const sb_conv_plan *p = job->plan;
     const float *b = p->unfold ? job->scratch : job->input;
@@ -78,13 +80,16 @@ void sb_conv2d(const sb_conv_plan *plan, const float *input, const float *residu
     };
     // Each thread repacks the operand it shares; share the smaller one's duplication.
     job.split_rows = (int64_t)job.m * job.k >= (int64_t)job.k * job.n;
-    if (plan->unfold) sb_pool_run(pool, unfold_task, &job);
-    sb_pool_run(pool, gemm_task, &job);
+    // Chunks: about four per thread, so a descheduled thread holds up a quarter of its share.
+    if (plan->unfold) sb_pool_run_chunks(pool, unfold_task, &job, sb_pool_chunks(pool, w->channels, 4));
+    const int32_t units = job.split_rows ? (job.m + 7) / 8 : (job.n + 15) / 16;
+    sb_pool_run_chunks(pool, gemm_task, &job, sb_pool_chunks(pool, units, 4));
 }
 
 typedef struct { const float *src; float *dst; const sb_window *g; } sb_pool_job;
 
-static void maxpool_task(void *raw, int32_t index, int32_t count) {
+static void maxpool_task(void *raw, int32_t index, int32_t count, int32_t thread) {
+    (void)thread;
     sb_pool_job *job = raw;
     int32_t c0, c1;
     split(job->g->channels, index, count, 1, &c0, &c1);
@@ -97,5 +102,25 @@ static void maxpool_task(void *raw, int32_t index, int32_t count) {
 
 void sb_maxpool_parallel(const float *src, float *dst, const sb_window *g, sb_pool *pool) {
     sb_pool_job job = { src, dst, g };
-    sb_pool_run(pool, maxpool_task, &job);
+    sb_pool_run_chunks(pool, maxpool_task, &job, sb_pool_chunks(pool, g->channels, 4));
+}
+
+typedef struct {
+    int32_t m, n;
+    const float *a, *x;
+    float *y;
+    sb_gemv_fn gemv;
+} sb_gemv_job;
+
+static void gemv_chunk(void *raw, int32_t chunk, int32_t chunks, int32_t thread) {
+    (void)chunks;
+    (void)thread;
+    const sb_gemv_job *job = raw;
+    const int32_t r0 = chunk * SB_GEMV_ROWS, rows = job->m - r0 < SB_GEMV_ROWS ? job->m - r0 : SB_GEMV_ROWS;
+    job->gemv(rows, job->n, job->a + (size_t)r0 * job->n, job->n, job->x, job->y + r0);
+}
+
+void sb_gemv_parallel(int32_t m, int32_t n, const float *a, const float *x, float *y, sb_pool *pool, sb_gemv_fn gemv) {
+    sb_gemv_job job = { .m = m, .n = n, .a = a, .x = x, .y = y, .gemv = gemv };
+    sb_pool_run_chunks(pool, gemv_chunk, &job, (m + SB_GEMV_ROWS - 1) / SB_GEMV_ROWS);
 }

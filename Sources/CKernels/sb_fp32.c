@@ -1,5 +1,6 @@
 // Fast fp32 kernels of the engine. Each has a twin in sb_reference.c.
 #include "sb_kernels.h"
+#include "sb_conv_internal.h"
 #include <math.h>
 #include <string.h>
 
@@ -7,6 +8,9 @@ void sb_im2col(const float *restrict src, float *restrict dst, const sb_window *
     const int32_t oh = g->out_h, ow = g->out_w, ih = g->in_h, iw = g->in_w;
     const int32_t sh = g->stride_h, sw = g->stride_w;
     const size_t cols = (size_t)oh * ow;
+#if defined(__x86_64__)
+    const int32_t avx512 = sw == 2 && sb_conv_have_avx512();
+#endif
     float *row = dst;
     for (int32_t c = 0; c < g->channels; c++) {
         const float *plane = src + (size_t)c * ih * iw;
@@ -29,6 +33,10 @@ void sb_im2col(const float *restrict src, float *restrict dst, const sb_window *
                     for (int32_t ox = 0; ox < x0; ox++) out[ox] = 0.0f;
                     if (sw == 1) {
                         memcpy(out + x0, in + x0, sizeof(float) * (size_t)(x1 - x0));
+#if defined(__x86_64__)
+                    } else if (sw == 2 && avx512) {
+                        if (x1 > x0) sb_gather_stride2_f32_avx512(in + 2 * (size_t)x0, out + x0, x1 - x0);
+#endif
                     } else {
                         for (int32_t ox = x0; ox < x1; ox++) out[ox] = in[(size_t)ox * sw];
                     }

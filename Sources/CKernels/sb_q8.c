@@ -173,6 +173,13 @@ int32_t sb_q8_pack_weights(int32_t kernel, const int8_t *a, int32_t m, int32_t k
     return SB_Q8_OK;
 }
 
+int32_t sb_q8_packed_kernel(const void *packed_a) {
+    if (packed_a == NULL) return SB_Q8_E_PACKED;
+    packed_header h;
+    memcpy(&h, packed_a, sizeof h);
+    return h.magic == SB_Q8_MAGIC && variant(h.kernel) != NULL ? h.kernel : SB_Q8_E_PACKED;
+}
+
 // MARK: Activation panels.
 
 // Columns packed per chunk: the chunk (Kp x NC) stays within ~256 KiB of L2 while every
@@ -278,12 +285,19 @@ static void pack_panel(const sb_q8_format *f, const uint8_t *b, int32_t ldb, int
 
 // MARK: Driver.
 
-int32_t sb_q8_gemm(const void *packed_a, const uint8_t *b, int32_t ldb, int32_t b_zero_point,
-                   int32_t m0, int32_t m1, int32_t n0, int32_t n1,
-                   const sb_q8_epilogue *ep, void *c, int32_t ldc,
-                   void *workspace, size_t workspace_size) {
-    if (packed_a == NULL || b == NULL || ep == NULL || c == NULL || workspace == NULL)
-        return SB_Q8_E_ARGUMENT;
+/// Where B comes from: a uint8 matrix, or the unfold of a convolution's input read while packing.
+typedef struct b_source {
+    const uint8_t *b;          // matrix B [K x ldb], or NULL for a convolution
+    int32_t ldb;
+    const uint8_t *input;      // convolution input planes
+    const sb_window *window;
+} b_source;
+
+static int32_t gemm(const void *packed_a, const b_source *src, int32_t b_zero_point,
+                    int32_t m0, int32_t m1, int32_t n0, int32_t n1,
+                    const sb_q8_epilogue *ep, void *c, int32_t ldc,
+                    void *workspace, size_t workspace_size) {
+    if (packed_a == NULL || ep == NULL || c == NULL || workspace == NULL) return SB_Q8_E_ARGUMENT;
     packed_header h;
     memcpy(&h, packed_a, sizeof h);
     if (h.magic != SB_Q8_MAGIC || !shape_ok(h.m, h.k)) return SB_Q8_E_PACKED;
@@ -291,13 +305,18 @@ int32_t sb_q8_gemm(const void *packed_a, const uint8_t *b, int32_t ldb, int32_t 
     if (v == NULL || !cpu_has(h.kernel)) return SB_Q8_E_UNSUPPORTED;
     const sb_q8_format f = v->format;
     if (h.kp % f.kg || h.mp % f.mr || h.kp < h.k || h.mp < h.m) return SB_Q8_E_PACKED;
-    if (m0 < 0 || m1 > h.m || m0 > m1 || n0 < 0 || n0 > n1 || ldb < n1 || ldc < n1 ||
+    if (m0 < 0 || m1 > h.m || m0 > m1 || n0 < 0 || n0 > n1 || (src->b && src->ldb < n1) || ldc < n1 ||
         b_zero_point < 0 || b_zero_point > 255 || ((uintptr_t)workspace & 63) ||
         ep->out_type < SB_Q8_OUT_U8 || ep->out_type > SB_Q8_OUT_I32 ||
         (ep->out_type != SB_Q8_OUT_I32 && ep->scale == NULL) ||
         (ep->residual != NULL && ep->ld_residual < n1))
         return SB_Q8_E_ARGUMENT;
     if (workspace_size < sb_q8_workspace_size(h.kernel, h.k)) return SB_Q8_E_BUFFER;
+    if (src->b == NULL) {
+        const sb_window *g = src->window;
+        if (!sb_q8_conv_implicit(h.kernel, g)) return SB_Q8_E_UNSUPPORTED;
+        if (g->channels * g->k_h * g->k_w != h.k || n1 > g->out_h * g->out_w) return SB_Q8_E_ARGUMENT;
+    }
     if (m0 == m1 || n0 == n1) return SB_Q8_OK;
 
     const int32_t *rowsum = (const int32_t *)((const char *)packed_a + h.rowsum_offset);
@@ -317,8 +336,15 @@ int32_t sb_q8_gemm(const void *packed_a, const uint8_t *b, int32_t ldb, int32_t 
         const int32_t panels = (ncur + f.nr - 1) / f.nr;
         for (int32_t p = 0; p < panels; p++) {
             int32_t cols = ncur - p * f.nr < f.nr ? ncur - p * f.nr : f.nr;
-            pack_panel(&f, b, ldb, h.k, h.kp, b_zero_point, nb + p * f.nr, cols,
-                       (char *)workspace + (size_t)p * panel);
+            void *dst = (char *)workspace + (size_t)p * panel;
+#if defined(__x86_64__)
+            if (src->b == NULL) {
+                sb_q8_pack_conv_panel_avx512(src->input, src->window, h.k, h.kp, (uint8_t)b_zero_point,
+                                             nb + p * f.nr, cols, f.nr, dst);
+                continue;
+            }
+#endif
+            pack_panel(&f, src->b, src->ldb, h.k, h.kp, b_zero_point, nb + p * f.nr, cols, dst);
         }
         for (int32_t mb = m0 / f.mr * f.mr; mb < m1; mb += f.mr) {
             const void *ablk = adata + (size_t)(mb / f.mr) * a_block;
@@ -326,11 +352,45 @@ int32_t sb_q8_gemm(const void *packed_a, const uint8_t *b, int32_t ldb, int32_t 
             const int32_t r1 = m1 - mb < f.mr ? m1 - mb : f.mr;
             for (int32_t p = 0; p < panels; p++) {
                 int32_t cols = ncur - p * f.nr < f.nr ? ncur - p * f.nr : f.nr;
-                v->ukernel(kgroups, ablk, (const char *)workspace + (size_t)p * panel, tile);
-                store(tile, f.nr, rowsum + mb, corr, mb, r0, r1, nb + p * f.nr, cols,
-                                 ep, c, ldc);
+                const void *bp = (const char *)workspace + (size_t)p * panel;
+                if (cols < f.nr && v->ukernel_narrow) v->ukernel_narrow(kgroups, ablk, bp, tile, cols);
+                else v->ukernel(kgroups, ablk, bp, tile);
+                store(tile, f.nr, rowsum + mb, corr, mb, r0, r1, nb + p * f.nr, cols, ep, c, ldc);
             }
         }
     }
     return SB_Q8_OK;
+}
+
+int32_t sb_q8_gemm(const void *packed_a, const uint8_t *b, int32_t ldb, int32_t b_zero_point,
+                   int32_t m0, int32_t m1, int32_t n0, int32_t n1,
+                   const sb_q8_epilogue *ep, void *c, int32_t ldc,
+                   void *workspace, size_t workspace_size) {
+    if (b == NULL) return SB_Q8_E_ARGUMENT;
+    const b_source src = { .b = b, .ldb = ldb };
+    return gemm(packed_a, &src, b_zero_point, m0, m1, n0, n1, ep, c, ldc, workspace, workspace_size);
+}
+
+int32_t sb_q8_conv_implicit(int32_t kernel, const sb_window *g) {
+    const sb_q8_variant *v = variant(kernel);
+    if (v == NULL || !v->implicit_unfold || !cpu_has(kernel) || g == NULL) return 0;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("bmi2")) return 0;
+#endif
+    const sb_q8_format f = v->format;
+    return f.b_mode == SB_Q8_B_U8 && f.kg == 4 && f.a_bytes == 1 && f.nr % 16 == 0 && f.nr <= 64 &&
+           g->channels > 0 && g->in_h > 0 && g->in_w > 0 && g->out_h > 0 && g->out_w > 0 &&
+           g->k_h > 0 && g->k_w > 0 && g->k_h * g->k_w <= 64 && g->stride_h > 0 &&
+           (g->stride_w == 1 || g->stride_w == 2) &&
+           1 + (f.nr - 1 + g->out_w - 1) / g->out_w <= 16;   // segments of a panel (MAX_LOADS)
+}
+
+int32_t sb_q8_gemm_conv(const void *packed_a, const uint8_t *input, const sb_window *g,
+                        int32_t b_zero_point, int32_t m0, int32_t m1, int32_t n0, int32_t n1,
+                        const sb_q8_epilogue *ep, void *c, int32_t ldc,
+                        void *workspace, size_t workspace_size) {
+    if (input == NULL || g == NULL) return SB_Q8_E_ARGUMENT;
+    const b_source src = { .input = input, .window = g };
+    return gemm(packed_a, &src, b_zero_point, m0, m1, n0, n1, ep, c, ldc, workspace, workspace_size);
 }

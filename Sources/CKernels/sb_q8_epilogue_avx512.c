@@ -3,6 +3,14 @@
 // the same order (convert, multiply, add bias, add the scaled residual, ReLU, clamp to
 // +-1024, round half to even by the 1.5 * 2^23 trick, add the zero point, clamp), with no FMA,
 // so its output is bit-identical to the shared scalar function's; the kernel twin tests check it.
+//
+// For uint8/int8 outputs a shorter sequence gives the same bits: with lo/hi the output range,
+// ReLU, the clamp to +-1024, rounding, adding zp and the clamp to [lo, hi] equal one clamp of v
+// to [qlo, qhi] = [max(lo - zp, -1024, relu ? 0 : -inf), min(hi - zp, 1024)], rounding half to
+// even (vcvtps2dq in round-to-nearest-even) and adding zp, whenever qlo <= qhi (always, for a
+// zero point inside the output range): rounding is monotonic and leaves the integer bounds
+// fixed, so clamping before or after it is the same, and ReLU's max(v, 0) is a clamp too. v
+// is finite here (a finite scale, bias and residual scale); an infinite v clamps the same way.
 #include "sb_q8_internal.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -18,6 +26,40 @@ void sb_q8_store_tile_avx512(const int32_t *tile, int32_t nr, const int32_t *row
     const __m512 lim_lo = _mm512_set1_ps(-1024.0f), lim_hi = _mm512_set1_ps(1024.0f);
     const __m512 rs = _mm512_set1_ps(ep->residual_scale);
     const __m512i rz = _mm512_set1_epi32(ep->residual_zp), zp = _mm512_set1_epi32(ep->out_zp);
+    // Integer outputs: fold ReLU and both clamps into one float clamp to [qlo, qhi] before
+    // rounding (see the comment at the top); used when that interval is not empty.
+    const int32_t int_out = type == SB_Q8_OUT_U8 || type == SB_Q8_OUT_S8;
+    float qlo_f = (float)((type == SB_Q8_OUT_U8 ? 0 : -128) - ep->out_zp);
+    float qhi_f = (float)((type == SB_Q8_OUT_U8 ? 255 : 127) - ep->out_zp);
+    qlo_f = qlo_f < -1024.0f ? -1024.0f : qlo_f;
+    qhi_f = qhi_f > 1024.0f ? 1024.0f : qhi_f;
+    if (ep->relu && qlo_f < 0.0f) qlo_f = 0.0f;
+    if (int_out && qlo_f <= qhi_f) {
+        const __m512 qlo = _mm512_set1_ps(qlo_f), qhi = _mm512_set1_ps(qhi_f);
+        for (int32_t r = r0; r < r1; r++) {
+            const int32_t m = m_tile + r;
+            const int32_t *t = tile + (size_t)r * nr;
+            const __m512i add = _mm512_set1_epi32(corr * rowsum[r]);
+            const size_t at = (size_t)m * ldc + n;
+            const __m512 s = _mm512_set1_ps(ep->scale[m]);
+            const __m512 bias = _mm512_set1_ps(ep->bias ? ep->bias[m] : 0.0f);
+            const uint8_t *res = ep->residual ? ep->residual + (size_t)m * ep->ld_residual + n : NULL;
+            for (int32_t j = 0; j < cols; j += 16) {
+                const __mmask16 k = cols - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - j)) - 1);
+                __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_loadu_si512(t + j), add)), s);
+                if (ep->bias) v = _mm512_add_ps(v, bias);
+                if (res) {
+                    __m512i q = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, res + j));
+                    v = _mm512_add_ps(v, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, rz)), rs));
+                }
+                v = _mm512_min_ps(_mm512_max_ps(v, qlo), qhi);
+                const __m512i q = _mm512_add_epi32(
+                    _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zp);
+                _mm_mask_storeu_epi8((uint8_t *)c + at + j, k, _mm512_cvtepi32_epi8(q));
+            }
+        }
+        return;
+    }
     for (int32_t r = r0; r < r1; r++) {
         const int32_t m = m_tile + r;
         const int32_t *t = tile + (size_t)r * nr;

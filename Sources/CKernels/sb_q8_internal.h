@@ -1,6 +1,7 @@
 // Private to the int8 GEMM files: packed formats and the variant table entry type.
 #pragma once
 #include "sb_int8.h"
+#include "sb_kernels.h"
 
 // Each variant computes an MR x NR int32 tile from packed operands; the shared driver in
 // sb_q8.c adds the zero-point correction and runs the epilogue.
@@ -23,6 +24,10 @@ typedef struct sb_q8_format {
 /// Computes tile[r*NR + j] = sum over kgroups*kg k of a[k][r] * b[k][j] (packed forms).
 typedef void (*sb_q8_ukernel_fn)(int32_t kgroups, const void *a, const void *b, int32_t *tile);
 
+/// The same tile for a panel whose columns past `cols` (< NR) are padding: only columns
+/// [0, cols) of the tile are defined on return.
+typedef void (*sb_q8_narrow_fn)(int32_t kgroups, const void *a, const void *b, int32_t *tile, int32_t cols);
+
 /// Stores rows [r0, r1) x columns [0, cols) of a tile through the epilogue (sb_q8_store_tile).
 typedef void (*sb_q8_store_fn)(const int32_t *tile, int32_t nr, const int32_t *rowsum, int32_t corr,
                                int32_t m_tile, int32_t r0, int32_t r1, int32_t n, int32_t cols,
@@ -32,6 +37,12 @@ typedef void (*sb_q8_store_fn)(const int32_t *tile, int32_t nr, const int32_t *r
 void sb_q8_store_tile_avx512(const int32_t *tile, int32_t nr, const int32_t *rowsum, int32_t corr,
                              int32_t m_tile, int32_t r0, int32_t r1, int32_t n, int32_t cols,
                              const sb_q8_epilogue *ep, void *c, int32_t ldc);
+/// Packs panel columns [n, n + cols) (cols <= nr, nr a multiple of 16 up to 64) of the unfold
+/// of `input` by `g` (rows c*k_h*k_w + ky*k_w + kx, `pad_value` outside the planes; stride_w 1
+/// or 2, k_h * k_w <= 64, at most 16 output rows touched per panel) in the byte form [kp/4][nr][4], as pack_panel packs the unfolded matrix
+/// (lanes past cols hold unspecified bytes). Needs AVX-512 F/BW/VL and BMI2.
+void sb_q8_pack_conv_panel_avx512(const uint8_t *input, const sb_window *g, int32_t k, int32_t kp,
+                                  uint8_t pad_value, int32_t n, int32_t cols, int32_t nr, uint8_t *dst);
 #endif
 
 typedef struct sb_q8_variant {
@@ -39,6 +50,11 @@ typedef struct sb_q8_variant {
     sb_q8_ukernel_fn ukernel;
     /// A vector form of the epilogue with bit-identical results, or NULL for the shared scalar one.
     sb_q8_store_fn store;
+    /// Non-zero: B panels of a convolution can be packed from the input directly
+    /// (sb_q8_pack_conv_panel_avx512), with no unfold buffer.
+    int32_t implicit_unfold;
+    /// A micro-kernel for partial panels that skips most padding columns, or NULL.
+    sb_q8_narrow_fn ukernel_narrow;
 } sb_q8_variant;
 
 #define SB_Q8_MAX_TILE 512   // MR * NR of the largest variant, int32 elements

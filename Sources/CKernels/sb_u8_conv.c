@@ -1,5 +1,7 @@
 // uint8 activation kernels and the multi-threaded int8 convolution driver (sb_q8_conv.h).
 #include "sb_q8_conv.h"
+#include "sb_conv_internal.h"
+#include <stdatomic.h>
 #include <string.h>
 
 // MARK: im2col on uint8.
@@ -220,18 +222,21 @@ typedef struct {
     char *workspaces;
     size_t workspace_size;
     sb_q8_epilogue epilogue;
-    int32_t m, n, split_rows;
-    int32_t status[64];
+    int32_t m, n, split_rows, implicit;
+    _Atomic int32_t status;   // SB_Q8_OK, or the first error a chunk returned
 } q8_conv_job;
 
-static void q8_unfold_task(void *raw, int32_t index, int32_t count) {
+static void q8_unfold_task(void *raw, int32_t index, int32_t count, int32_t thread) {
+    (void)thread;
     q8_conv_job *job = raw;
     int32_t c0, c1;
     split(job->plan->window.channels, index, count, 1, &c0, &c1);
     if (c1 > c0) im2col_u8_rows(job->input, job->scratch, &job->plan->window, (uint8_t)job->plan->input_zp, c0, c1);
 }
 
-static void q8_gemm_task(void *raw, int32_t index, int32_t count) {
+// One chunk of output rows or columns. Every output element is the same integer dot product and
+// epilogue whichever chunk (and thread) computes it, so the result does not depend on the split.
+static void q8_gemm_task(void *raw, int32_t index, int32_t count, int32_t thread) {
     q8_conv_job *job = raw;
     const sb_q8_conv_plan *p = job->plan;
     const uint8_t *b = p->unfold ? job->scratch : job->input;
@@ -239,10 +244,17 @@ static void q8_gemm_task(void *raw, int32_t index, int32_t count) {
     if (job->split_rows) split(job->m, index, count, p->block_m, &r0, &r1);
     else split(job->n, index, count, p->block_n, &c0, &c1);
     int32_t rc = SB_Q8_OK;
-    if (r1 > r0 && c1 > c0)
+    void *ws = job->workspaces + (size_t)thread * job->workspace_size;
+    if (r1 > r0 && c1 > c0 && job->implicit)
+        rc = sb_q8_gemm_conv(p->packed, job->input, &p->window, p->input_zp, r0, r1, c0, c1, &job->epilogue,
+                             job->output, job->n, ws, job->workspace_size);
+    else if (r1 > r0 && c1 > c0)
         rc = sb_q8_gemm(p->packed, b, job->n, p->input_zp, r0, r1, c0, c1, &job->epilogue, job->output,
-                        job->n, job->workspaces + (size_t)index * job->workspace_size, job->workspace_size);
-    if (index < 64) job->status[index] = rc;
+                        job->n, ws, job->workspace_size);
+    if (rc != SB_Q8_OK) {
+        int32_t ok = SB_Q8_OK;
+        atomic_compare_exchange_strong(&job->status, &ok, rc);
+    }
 }
 
 int32_t sb_q8_conv2d(const sb_q8_conv_plan *plan, const uint8_t *input, const uint8_t *residual,
@@ -250,7 +262,7 @@ int32_t sb_q8_conv2d(const sb_q8_conv_plan *plan, const uint8_t *input, const ui
                      sb_pool *pool) {
     const sb_window *w = &plan->window;
     q8_conv_job job;
-    memset(job.status, 0, sizeof job.status);
+    atomic_init(&job.status, SB_Q8_OK);
     job.plan = plan; job.input = input; job.output = output; job.scratch = scratch;
     job.workspaces = workspaces; job.workspace_size = workspace_size;
     job.m = plan->out_channels; job.n = w->out_h * w->out_w;
@@ -261,11 +273,17 @@ int32_t sb_q8_conv2d(const sb_q8_conv_plan *plan, const uint8_t *input, const ui
     // per thread for whole NR panels, split the rows instead (each thread then packs all of B).
     const int32_t threads = sb_pool_size(pool);
     job.split_rows = job.n < threads * 2 * plan->block_n;
-    if (plan->unfold) sb_pool_run(pool, q8_unfold_task, &job);
-    sb_pool_run(pool, q8_gemm_task, &job);
-    for (int32_t i = 0; i < threads && i < 64; i++)
-        if (job.status[i] != SB_Q8_OK) return job.status[i];
-    return SB_Q8_OK;
+    // Windows the kernel can pack straight from the input skip the unfold buffer altogether.
+    job.implicit = plan->unfold && sb_q8_conv_implicit(sb_q8_packed_kernel(plan->packed), w);
+    if (plan->unfold && !job.implicit)
+        sb_pool_run_chunks(pool, q8_unfold_task, &job, sb_pool_chunks(pool, w->channels, 4));
+    // Chunks of columns pack only their own panels of B: about four per thread. Chunks of rows
+    // each pack all of B again: two per thread.
+    const int32_t chunks = job.split_rows
+        ? sb_pool_chunks(pool, (job.m + plan->block_m - 1) / plan->block_m, 2)
+        : sb_pool_chunks(pool, (job.n + plan->block_n - 1) / plan->block_n, 4);
+    sb_pool_run_chunks(pool, q8_gemm_task, &job, chunks);
+    return atomic_load(&job.status);
 }
 
 // MARK: Dense layer with int8 weights.
@@ -273,9 +291,16 @@ int32_t sb_q8_conv2d(const sb_q8_conv_plan *plan, const uint8_t *input, const ui
 void sb_dense_s8_f32(const int8_t *restrict w, const float *restrict scale, const float *restrict bias,
                      const float *restrict x, float *restrict y, int32_t m, int32_t k, int32_t relu) {
     const int32_t k16 = k / 16 * 16;
+#if defined(__x86_64__)
+    const int32_t avx512 = sb_conv_have_avx512();
+#endif
     for (int32_t r = 0; r < m; r++) {
         const int8_t *row = w + (size_t)r * k;
         float lane[16] = { 0 };
+#if defined(__x86_64__)
+        if (avx512) sb_dense_s8_lanes_avx512(row, x, k16, lane);   // the same lane sums, 16 at once
+        else
+#endif
         for (int32_t j = 0; j < k16; j += 16)
             for (int32_t t = 0; t < 16; t++) lane[t] += (float)row[j + t] * x[j + t];
         float sum = 0.0f;
@@ -300,12 +325,13 @@ typedef struct {
     const float *input;
     uint8_t *output;
     float scale, *scratch;
-    int32_t zp, band_rows;
+    int32_t zp, band_rows, avx512;
     size_t per_thread;
     sb_gemm_fn gemm;
 } f32_u8_job;
 
-static void conv_f32_u8_task(void *raw, int32_t index, int32_t count) {
+// One chunk: a run of bands, in the running thread's own scratch.
+static void conv_f32_u8_task(void *raw, int32_t index, int32_t count, int32_t thread) {
     f32_u8_job *job = raw;
     const sb_conv_plan *p = job->plan;
     const sb_window *w = &p->window;
@@ -313,7 +339,7 @@ static void conv_f32_u8_task(void *raw, int32_t index, int32_t count) {
     const int32_t m = p->out_channels, k = w->channels * w->k_h * w->k_w, n = w->out_h * w->out_w;
     int32_t b0, b1;
     split(bands, index, count, 1, &b0, &b1);
-    float *cols = job->scratch + (size_t)index * job->per_thread;
+    float *cols = job->scratch + (size_t)thread * job->per_thread;
     for (int32_t band = b0; band < b1; band++) {
         const int32_t oy0 = band * job->band_rows;
         const int32_t rows = w->out_h - oy0 < job->band_rows ? w->out_h - oy0 : job->band_rows;
@@ -327,6 +353,14 @@ static void conv_f32_u8_task(void *raw, int32_t index, int32_t count) {
         if (p->unfold) { sb_im2col(job->input, cols, &part); b = cols; ldb = bn; }
         float *out = cols + (size_t)k * bn;
         job->gemm(m, bn, k, p->weights, k, b, ldb, out, bn);
+#if defined(__x86_64__)
+        if (job->avx512) {   // the two steps below in one pass, bit for bit
+            for (int32_t c = 0; c < m; c++)
+                sb_bias_act_quantize_u8_avx512(out + (size_t)c * bn, job->output + (size_t)c * n + (size_t)oy0 * w->out_w,
+                                               (size_t)bn, p->bias ? p->bias[c] : 0.0f, p->relu, job->scale, job->zp);
+            continue;
+        }
+#endif
         sb_epilogue_block(out, bn, 0, m, 0, bn, p->bias, NULL, p->relu);
         for (int32_t c = 0; c < m; c++)
             sb_quantize_u8(out + (size_t)c * bn, job->output + (size_t)c * n + (size_t)oy0 * w->out_w,
@@ -340,13 +374,16 @@ void sb_conv2d_f32_u8(const sb_conv_plan *plan, const float *input, uint8_t *out
         .plan = plan, .input = input, .output = output, .scale = scale, .scratch = scratch, .zp = zp,
         .band_rows = band_rows > 0 ? band_rows : 1, .gemm = gemm,
         .per_thread = sb_conv2d_f32_u8_scratch(plan, band_rows > 0 ? band_rows : 1),
+        .avx512 = sb_conv_have_avx512(),
     };
-    sb_pool_run(pool, conv_f32_u8_task, &job);
+    const int32_t bands = (plan->window.out_h + job.band_rows - 1) / job.band_rows;
+    sb_pool_run_chunks(pool, conv_f32_u8_task, &job, sb_pool_chunks(pool, bands, 8));
 }
 
 typedef struct { const uint8_t *src; uint8_t *dst; const sb_window *g; } u8_pool_job;
 
-static void maxpool_u8_task(void *raw, int32_t index, int32_t count) {
+static void maxpool_u8_task(void *raw, int32_t index, int32_t count, int32_t thread) {
+    (void)thread;
     u8_pool_job *job = raw;
     int32_t c0, c1;
     split(job->g->channels, index, count, 1, &c0, &c1);
@@ -355,5 +392,5 @@ static void maxpool_u8_task(void *raw, int32_t index, int32_t count) {
 
 void sb_maxpool_u8_parallel(const uint8_t *src, uint8_t *dst, const sb_window *g, sb_pool *pool) {
     u8_pool_job job = { src, dst, g };
-    sb_pool_run(pool, maxpool_u8_task, &job);
+    sb_pool_run_chunks(pool, maxpool_u8_task, &job, sb_pool_chunks(pool, g->channels, 4));
 }

@@ -291,31 +291,45 @@ typedef struct {
     const float *input, *residual;
     float *output, *v, *m;
     sb_gemm_fn gemm;
+    const float *packed;   // non-NULL: U packed for sb_sgemm, `packed_stride` floats per ξ
+    size_t packed_stride;
+    int32_t kernel;
     int32_t tiles;
+    int32_t band;              // tile rows per chunk
 } sb_wino_job;
 
-static void share(int32_t total, int32_t index, int32_t count, int32_t *begin, int32_t *end) {
-    const int32_t per = total / count, extra = total % count;
-    *begin = index * per + (index < extra ? index : extra);
-    *end = *begin + per + (index < extra ? 1 : 0);
-}
-
-/// One thread's share: the tile rows [ty0, ty1), through all three steps. The threads share no
-/// intermediate result (each writes its own columns of V and M), so one pool run suffices.
-static void tile_rows_task(void *raw, int32_t index, int32_t count) {
-    sb_wino_job *job = raw;
+/// The tile rows [ty0, ty1) through all three steps. The threads share no intermediate result
+/// (each writes its own columns of V and M), so one pool run suffices.
+static void tile_rows(sb_wino_job *job, int32_t ty0, int32_t ty1) {
     const sb_winograd_plan *p = job->plan;
     const sb_window *g = &p->window;
     const int32_t cin = g->channels, cout = p->out_channels, tiles = job->tiles, tw = sb_winograd_tiles_w(g);
-    int32_t ty0, ty1;
-    share(sb_winograd_tiles_h(g), index, count, &ty0, &ty1);
-    if (ty1 <= ty0) return;
     const int32_t t0 = ty0 * tw, n = (ty1 - ty0) * tw;
     input_rows(job->input, job->v, g, 0, cin, ty0, ty1);
-    for (int32_t x = 0; x < 36; x++)
-        job->gemm(cout, n, cin, p->weights + (size_t)x * cout * cin, cin,
-                  job->v + (size_t)x * cin * tiles + t0, tiles, job->m + (size_t)x * cout * tiles + t0, tiles);
+    for (int32_t x = 0; x < 36; x++) {
+        const float *v = job->v + (size_t)x * cin * tiles + t0;
+        float *m = job->m + (size_t)x * cout * tiles + t0;
+        if (job->packed)
+            sb_sgemm(job->kernel, cout, n, cin, job->packed + (size_t)x * job->packed_stride, v, tiles, m, tiles,
+                     NULL, NULL, 0);
+        else
+            job->gemm(cout, n, cin, p->weights + (size_t)x * cout * cin, cin, v, tiles, m, tiles);
+    }
     output_rows(job->m, job->output, g, cout, 0, cout, ty0, ty1, p->bias, job->residual, p->relu);
+}
+
+/// One chunk: a band of `band` tile rows. The pool's threads claim the bands from a shared
+/// counter, so a thread the OS deschedules delays the layer by one band at most.
+static void tile_rows_task(void *raw, int32_t chunk, int32_t chunks, int32_t thread) {
+    (void)chunks; (void)thread;
+    sb_wino_job *job = raw;
+    const int32_t th = sb_winograd_tiles_h(&job->plan->window), ty0 = chunk * job->band;
+    if (ty0 < th) tile_rows(job, ty0, ty0 + job->band < th ? ty0 + job->band : th);
+}
+
+static int32_t bands(sb_wino_job *job) {
+    const int32_t th = sb_winograd_tiles_h(&job->plan->window);
+    return (th + job->band - 1) / job->band;
 }
 
 void sb_winograd_conv2d(const sb_winograd_plan *plan, const float *input, const float *residual,
@@ -326,5 +340,42 @@ void sb_winograd_conv2d(const sb_winograd_plan *plan, const float *input, const 
         .v = scratch, .m = scratch + (size_t)36 * plan->window.channels * tiles,
         .gemm = gemm, .tiles = tiles,
     };
-    sb_pool_run(pool, tile_rows_task, &job);
+    // One band per thread (each band streams all of U once more); whichever thread is free
+    // runs the band of one that has not started.
+    const int32_t threads = sb_pool_size(pool), th = sb_winograd_tiles_h(&plan->window);
+    job.band = (th + threads - 1) / threads;
+    sb_pool_run_chunks(pool, tile_rows_task, &job, bands(&job));
+}
+
+size_t sb_winograd_packed_floats(int32_t kernel, int32_t out_channels, int32_t channels) {
+    return 36 * sb_sgemm_packed_floats(kernel, out_channels, channels);
+}
+
+void sb_winograd_pack(int32_t kernel, const float *u, float *packed, int32_t out_channels, int32_t channels) {
+    const size_t stride = sb_sgemm_packed_floats(kernel, out_channels, channels);
+    for (int32_t x = 0; x < 36; x++)
+        sb_sgemm_pack_a(kernel, u + (size_t)x * out_channels * channels, out_channels, channels, channels,
+                        packed + (size_t)x * stride);
+}
+
+void sb_winograd_conv2d_sgemm(const sb_winograd_plan *plan, const float *packed, int32_t kernel,
+                              const float *input, const float *residual, float *output, float *scratch,
+                              sb_pool *pool) {
+    const int32_t tiles = sb_winograd_tiles_h(&plan->window) * sb_winograd_tiles_w(&plan->window);
+    sb_wino_job job = {
+        .plan = plan, .input = input, .residual = residual, .output = output,
+        .v = scratch, .m = scratch + (size_t)36 * plan->window.channels * tiles,
+        .packed = packed, .packed_stride = sb_sgemm_packed_floats(kernel, plan->out_channels, plan->window.channels),
+        .kernel = kernel, .tiles = tiles,
+    };
+    // Two bands per thread when threaded (each band streams all of U once more, so no finer),
+    // each at least one panel (NR tiles) wide: a thread the OS deschedules holds up a quarter
+    // of the layer at most, and a thread that finishes early takes the bands of one that has
+    // not started. One band on one thread.
+    const int32_t threads = sb_pool_size(pool), th = sb_winograd_tiles_h(&plan->window);
+    const int32_t tw = sb_winograd_tiles_w(&plan->window), per = threads > 1 ? 2 : 1;
+    int32_t band = (th + threads * per - 1) / (threads * per);
+    const int32_t nr = sb_sgemm_block_n(kernel), panel = (nr + tw - 1) / tw;
+    job.band = band > panel ? band : panel;
+    sb_pool_run_chunks(pool, tile_rows_task, &job, bands(&job));
 }

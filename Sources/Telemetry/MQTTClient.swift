@@ -9,11 +9,14 @@ import Darwin
 
 /// An MQTT 3.1.1 client over libmosquitto: the only file that imports `CMosquitto`.
 ///
-/// libmosquitto runs its network loop on its own thread (`mosquitto_loop_start`): it connects,
-/// reconnects with back-off, resends QoS 1 messages that were in flight when a connection
-/// dropped (clean session off) and calls back into this class, whose shared state is passed
-/// through libmosquitto's `userdata` pointer. Nothing here blocks Swift's cooperative pool
-/// except `disconnect`, which joins the loop thread from a thread of its own.
+/// The network loop runs on a thread of this class's own (`mqtt-loop`), which connects and then
+/// runs `mosquitto_loop_forever`: libmosquitto reconnects with back-off, resends QoS 1 messages
+/// that were in flight when a connection dropped (clean session off) and calls back into this
+/// class, whose shared state is passed through libmosquitto's `userdata` pointer. libmosquitto's
+/// loop gives up for good on errors it deems fatal (a protocol or TLS error, a refused
+/// connection): the thread then logs the reason and reconnects itself, with the same back-off,
+/// so a bin never stays offline until a restart. Nothing here blocks Swift's cooperative pool:
+/// `disconnect` waits for the loop thread from a thread of its own.
 ///
 /// On every connect it publishes the retained `online` availability message and re-subscribes;
 /// the Last Will (`offline`, QoS 1, retained) is registered before the first connect.
@@ -111,10 +114,13 @@ public final class MQTTClient: @unchecked Sendable {
     }
 
     deinit {
-        let running = shared.state.withLock { $0.loopRunning }
+        let running = shared.state.withLock { state -> Bool in
+            state.stopped = true
+            return state.loopRunning
+        }
         if running {
             _ = mosquitto_disconnect(handle)
-            _ = mosquitto_loop_stop(handle, false)
+            shared.loopFinished.wait()
         }
         mosquitto_destroy(handle)
         shared.finishAll(error: TelemetryError(.disconnected, "\(configuration.endpoint): client released"))
@@ -122,9 +128,9 @@ public final class MQTTClient: @unchecked Sendable {
 
     // MARK: Connection
 
-    /// Starts connecting in the background (`mosquitto_connect_async` + the loop thread).
-    /// A broker that is down is not an error: the loop keeps retrying with back-off.
-    /// - Throws: `.mqtt` when the loop thread cannot be started or the client was disconnected.
+    /// Starts connecting in the background: the loop thread connects, then runs libmosquitto's
+    /// loop. A broker that is down is not an error: the thread keeps retrying with back-off.
+    /// - Throws: `.mqtt` when the client was connected before or disconnected.
     public func connect() throws {
         let ok = shared.state.withLock { state -> Bool in
             guard !state.loopRunning, !state.stopped else { return false }
@@ -134,19 +140,54 @@ public final class MQTTClient: @unchecked Sendable {
         guard ok else {
             throw TelemetryError(.mqtt, "\(configuration.endpoint): connect() called twice or after disconnect")
         }
-        // The loop thread starts first: libmosquitto 2.0.11 never retries when a blocking
-        // connect_async (made before loop_start) fails, e.g. with the broker still down. With the
-        // loop running, the connect is non-blocking and the loop reconnects with back-off.
-        let loop = mosquitto_loop_start(handle)
-        guard loop == Self.success else {
-            shared.state.withLock { $0.loopRunning = false }
-            throw TelemetryError(.mqtt, "\(configuration.endpoint): mosquitto_loop_start: \(Self.describe(loop))")
+        // Connect and loop on one thread: libmosquitto 2.0.11's own loop thread started beside a
+        // connect_async on the caller's thread can drive the same TLS handshake from both
+        // threads (the broker then sees garbage and drops the client with a protocol error).
+        let handleBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
+        let shared = self.shared, configuration = self.configuration, logger = self.logger
+        let thread = Thread {
+            Self.runLoop(handle: OpaquePointer(bitPattern: handleBits)!, shared: shared,
+                         configuration: configuration, logger: logger)
+            shared.loopFinished.signal()
         }
-        let rc = mosquitto_connect_async(handle, configuration.host, Int32(configuration.port),
-                                         Int32(configuration.keepAliveSeconds))
-        if rc != Self.success {
+        thread.name = "mqtt-loop"
+        thread.start()
+    }
+
+    /// The loop thread: connect, run `mosquitto_loop_forever`, and when libmosquitto gives up
+    /// (an error it treats as fatal) or the first connect fails, wait the back-off and reconnect,
+    /// until `disconnect`.
+    private static func runLoop(handle: OpaquePointer, shared: Shared, configuration: MQTTConfiguration,
+                                logger: Logger) {
+        let minimum = max(1, configuration.reconnectDelayMin)
+        let maximum = max(minimum, configuration.reconnectDelayMax)
+        var delay = minimum
+        var rc = mosquitto_connect(handle, configuration.host, Int32(configuration.port),
+                                   Int32(configuration.keepAliveSeconds))
+        if rc != success {
             logger.warning("MQTT broker not reachable yet; retrying in the background", metadata: [
-                "broker": "\(configuration.endpoint)", "error": "\(Self.describe(rc))"])
+                "broker": "\(configuration.endpoint)", "error": "\(describe(rc))"])
+        }
+        while !shared.isStopped {
+            if rc == success {
+                let started = ContinuousClock.now
+                rc = mosquitto_loop_forever(handle, -1, 1)
+                if shared.isStopped { break }
+                // A connection that lasted a while starts the back-off over.
+                if ContinuousClock.now - started > .seconds(maximum) { delay = minimum }
+                logger.warning("MQTT network loop ended; reconnecting", metadata: [
+                    "broker": "\(configuration.endpoint)", "reason": "\(describe(rc))", "in_s": "\(delay)"])
+            }
+            // Sleep the back-off in short steps, so a disconnect is not held up by it.
+            let wakeAt = ContinuousClock.now + .seconds(delay)
+            while ContinuousClock.now < wakeAt, !shared.isStopped { usleep(50_000) }
+            if shared.isStopped { break }
+            rc = mosquitto_reconnect(handle)
+            if rc != success {
+                delay = configuration.reconnectExponential ? min(maximum, delay * 2) : delay
+                logger.debug("MQTT reconnect failed", metadata: [
+                    "broker": "\(configuration.endpoint)", "error": "\(describe(rc))", "next_in_s": "\(delay)"])
+            }
         }
     }
 
@@ -208,11 +249,10 @@ public final class MQTTClient: @unchecked Sendable {
         }
         _ = mosquitto_disconnect(handle)
         if wasRunning {
-            let handleBits = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(handle)))
+            let shared = self.shared
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let thread = Thread {
-                    let handle = OpaquePointer(bitPattern: handleBits)
-                    _ = mosquitto_loop_stop(handle, false)
+                    shared.loopFinished.wait()
                     continuation.resume()
                 }
                 thread.name = "mqtt-stop"
@@ -352,6 +392,9 @@ public final class MQTTClient: @unchecked Sendable {
                                                 UInt32(max(configuration.reconnectDelayMin, configuration.reconnectDelayMax)),
                                                 configuration.reconnectExponential),
                   "setting the reconnect delay")
+        // The loop runs on a thread of ours, not one from mosquitto_loop_start: tell libmosquitto,
+        // so publishes from other threads wake the loop instead of writing to the socket.
+        try check(mosquitto_threaded_set(handle, true), "setting threaded mode")
         try check(mosquitto_int_option(handle, MOSQ_OPT_SEND_MAXIMUM, Int32(configuration.maxInflightMessages)),
                   "setting max in-flight messages")
 
@@ -397,6 +440,9 @@ public final class MQTTClient: @unchecked Sendable {
         }
 
         let state = Locked(State())
+        /// Signalled once when the loop thread returns.
+        let loopFinished = DispatchSemaphore(value: 0)
+        var isStopped: Bool { state.withLock { $0.stopped } }
         let configuration: MQTTConfiguration
         let logger: Logger
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CKernels
 import Foundation
 import Inference
 import SmartBinApp
@@ -26,7 +27,7 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    @Flag(help: "Also time every layer (median over the iterations): ms, GFLOP/s, share of the pass.")
+    @Flag(help: "Also time every layer (median over the iterations): ms, GFLOP/s, % of this CPU's measured peak, share of the pass.")
     var layers = false
 
     func validate() throws {
@@ -68,6 +69,16 @@ struct Bench: ParsableCommand {
                                   "gflops_per_s": descriptions[index].1 / 1e9 / max(ms / 1000, 1e-9)])
             }
         }
+        // This core's measured multiply-add peak (after the timed passes, so it does not disturb
+        // them), times the threads: what "% of peak" divides by. int8 passes are set against the
+        // int8 dot-product peak where the CPU has one.
+        let int8Peak = loaded.precision == "int8" ? sb_peak_int8_gops(0.2) : 0
+        let perCorePeak = int8Peak > 0 ? int8Peak : sb_peak_fp32_gflops(0.2)
+        let peakISA = String(cString: int8Peak > 0 ? sb_peak_int8_isa() : sb_peak_fp32_isa())
+        let peak = perCorePeak * Double(threads)
+        for index in layerRows.indices {
+            layerRows[index]["percent_of_peak"] = 100 * (layerRows[index]["gflops_per_s"] as? Double ?? 0) / peak
+        }
         let sorted = times.sorted()
         func percentile(_ p: Double) -> Double {
             let position = p * Double(sorted.count - 1)
@@ -89,6 +100,9 @@ struct Bench: ParsableCommand {
             "gflop": loaded.flops / 1e9,
             "gflops_per_s": loaded.flops / 1e9 / (median / 1000),
             "peak_rss_mb": Double(usage.ru_maxrss) / 1024,
+            "peak_gops_per_core": perCorePeak,
+            "peak_isa": peakISA,
+            "percent_of_peak": 100 * loaded.flops / 1e9 / (median / 1000) / peak,
             "blas_core": BLASRuntime.coreName,
             "blas_core_detected": BLASRuntime.detectedBeforeCorrection ?? BLASRuntime.coreName,
             "layers": loaded.layerDescriptions.count,
@@ -103,12 +117,15 @@ struct Bench: ParsableCommand {
                          model, median, percentile(0.9), sorted[0], iterations, threads))
             print(String(format: "%.2f GFLOP per pass, %.1f GFLOP/s at the median; peak RSS %.1f MB",
                          loaded.flops / 1e9, loaded.flops / 1e9 / (median / 1000), Double(usage.ru_maxrss) / 1024))
+            print(String(format: "%.1f%% of this CPU's peak: %.1f G ops/s per core measured (%@ multiply-adds) x %d thread(s)",
+                         100 * loaded.flops / 1e9 / (median / 1000) / peak, perCorePeak, peakISA, threads))
             print("OpenBLAS kernels: \(BLASRuntime.coreName)" + (BLASRuntime.detectedBeforeCorrection.map { " (it had chosen \($0))" } ?? ""))
             let total = layerRows.reduce(0.0) { $0 + ($1["median_ms"] as? Double ?? 0) }
             for row in layerRows {
                 let ms = row["median_ms"] as? Double ?? 0
-                print(String(format: "%3d  %7.3f ms  %6.1f GFLOP/s  %5.1f%%  %@", row["index"] as? Int ?? 0, ms,
-                             row["gflops_per_s"] as? Double ?? 0, 100 * ms / max(total, 1e-9), row["layer"] as? String ?? ""))
+                print(String(format: "%3d  %7.3f ms  %6.1f GFLOP/s  %5.1f%% of peak  %5.1f%% of pass  %@", row["index"] as? Int ?? 0, ms,
+                             row["gflops_per_s"] as? Double ?? 0, row["percent_of_peak"] as? Double ?? 0,
+                             100 * ms / max(total, 1e-9), row["layer"] as? String ?? ""))
             }
         }
     }

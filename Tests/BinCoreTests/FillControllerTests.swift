@@ -69,3 +69,42 @@ import Testing
         await run.value
     }
 }
+
+extension FillControllerTests {
+    /// What the fill hardware reports goes through `observe`: a button press records the
+    /// emptying exactly like `cmd/emptied` (source `button`), measured levels feed the fill
+    /// tracking (source `sensor`) and a sharp drop of them is an emptying.
+    @Test func fillHardwareObservationsAlertAndEmpty() async throws {
+        let rig = try Rig(capacity: 10, restored: ["other": FillRecord(items: 9, alerted: [.nearlyFull])])
+        let sensor = FakeFillSensor()
+        let run = Task { await rig.controller.run() }
+        let feed = Task { for await observation in sensor.observations() { await rig.controller.observe(observation) } }
+
+        sensor.press("other")
+        #expect(await eventually { rig.sink.alerts.count == 1 })
+        let emptied = rig.sink.alerts[0]
+        #expect(emptied.kind == .emptied && emptied.source == .button && emptied.compartment == "other")
+        #expect(emptied.items == 9 && emptied.previousLevel == 0.9 && emptied.level == 0)
+        #expect(await eventually { rig.store.records["other"] == FillRecord() })
+
+        sensor.measure("recyclable", 0.5)
+        sensor.measure("recyclable", 0.85)
+        #expect(await eventually { rig.sink.alerts.count == 2 })
+        #expect(rig.sink.alerts[1].kind == .nearlyFull && rig.sink.alerts[1].source == .sensor)
+        #expect(await eventually { rig.sink.statuses.last?.fill["recyclable"]?.measuredLevel == 0.85 })
+        sensor.measure("recyclable", 0.1)   // a drop of 75 points: emptied
+        #expect(await eventually { rig.sink.alerts.count == 3 })
+        #expect(rig.sink.alerts[2].kind == .emptied && rig.sink.alerts[2].source == .sensor)
+        #expect(rig.sink.alerts[2].previousLevel == 0.85)
+
+        sensor.press("cellar")              // no such compartment: logged, nothing happens
+        sensor.measure("cellar", 0.5)
+        sensor.press("recyclable")
+        #expect(await eventually { rig.sink.alerts.count == 4 })
+        #expect(rig.sink.alerts[3].compartment == "recyclable" && rig.sink.alerts[3].source == .button)
+        sensor.finish()
+        await feed.value
+        run.cancel()
+        await run.value
+    }
+}

@@ -105,4 +105,34 @@ import Testing
             #expect(fast == slow)
         }
     }
+
+    /// A plain row-major GEMV for the driver to call, y = A x.
+    static let naiveGemv: sb_gemv_fn = { m, n, a, lda, x, y in
+        guard let a, let x, let y else { return }
+        for i in 0..<Int(m) {
+            var sum: Float = 0
+            for p in 0..<Int(n) { sum += a[i * Int(lda) + p] * x[p] }
+            y[i] = sum
+        }
+    }
+
+    /// The threaded GEMV driver (blocks of rows from a shared counter) gives every row exactly
+    /// what one call over all rows gives, with or without a pool, for row counts around the block.
+    @Test(arguments: [1, 2, 3])
+    func threadedGemvMatchesOneCallExactly(threads: Int) throws {
+        let pool = try #require(sb_pool_create(Int32(threads)))
+        defer { sb_pool_destroy(pool) }
+        var rng = SplitMix64(seed: UInt64(200 + threads))
+        let block = Int(SB_GEMV_ROWS)
+        for m in [1, 7, block - 1, block, block + 1, 3 * block + 5, 1000] {
+            let n = Int.random(in: 1...300, using: &rng)
+            let a = [Float].random(count: m * n, using: &rng), x = [Float].random(count: n, using: &rng)
+            var expected = [Float](repeating: 0, count: m), threaded = expected, single = expected
+            Self.naiveGemv(Int32(m), Int32(n), a, Int32(n), x, &expected)
+            sb_gemv_parallel(Int32(m), Int32(n), a, x, &threaded, pool, Self.naiveGemv)
+            sb_gemv_parallel(Int32(m), Int32(n), a, x, &single, nil, Self.naiveGemv)
+            #expect(threaded == expected, "m \(m) n \(n), \(threads) threads")
+            #expect(single == expected, "m \(m) n \(n), no pool")
+        }
+    }
 }

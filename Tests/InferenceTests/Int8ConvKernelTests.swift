@@ -182,8 +182,8 @@ import Testing
             let workspaces = Int8KernelTests.aligned(wsize * 2)
             defer { workspaces.deallocate() }
             for withResidual in [false, true] {
-                try scale.withUnsafeBufferPointer { s in
-                    try bias.withUnsafeBufferPointer { b in
+                scale.withUnsafeBufferPointer { s in
+                    bias.withUnsafeBufferPointer { b in
                         var ep = sb_q8_epilogue()
                         ep.scale = s.baseAddress; ep.bias = b.baseAddress
                         ep.residual_scale = 0.37; ep.residual_zp = 11; ep.out_zp = Int32(rng.next() % 256)

@@ -22,7 +22,7 @@ import Testing
     @Test func emptyFileIsRefused() throws {
         let directory = try Paths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        FileManager.default.createFile(atPath: directory + "/empty.onnx", contents: Data())
+        _ = FileManager.default.createFile(atPath: directory + "/empty.onnx", contents: Data())
         let error = #expect(throws: InferenceError.self) { try Network.load(onnx: directory + "/empty.onnx") }
         #expect(error?.message.contains("empty") == true)
     }

@@ -10,6 +10,13 @@ import Testing
         #expect(config.bin.id == "bin-1" && config.controller.routing.fallbackBin == "other")
     }
 
+    @Test func homeAssistantDiscoveryIsOffByDefaultAndItsPrefixIsRead() throws {
+        let defaults = try ConfigLoader.parse("", file: "empty.toml")
+        #expect(!defaults.mqtt.homeAssistantDiscovery && defaults.mqtt.homeAssistantPrefix == "homeassistant")
+        let config = try ConfigLoader.parse("[mqtt]\nhome_assistant_discovery = true\nhome_assistant_prefix = \"ha\"\n", file: "bin.toml")
+        #expect(config.mqtt.homeAssistantDiscovery && config.mqtt.homeAssistantPrefix == "ha")
+    }
+
     @Test func everySectionIsRead() throws {
         let config = try ConfigLoader.parse("""
         [bin]
@@ -44,6 +51,8 @@ import Testing
         ("[bin]\nid = \"a/b\"\n", "bin.toml:2", "bin.id"),
         ("[bin\nid = 1\n", "bin.toml:1", "]"),
         ("[routing]\nconfidence_threshold = 1.5\n", "bin.toml:2", "confidence_threshold"),
+        ("[mqtt]\nhome_assistant_discovery = \"yes\"\n", "bin.toml:2", "mqtt.home_assistant_discovery"),
+        ("[mqtt]\nhome_assistant_prefix = \"ha/#\"\n", "bin.toml:2", "mqtt.home_assistant_prefix"),
     ])
     func badConfigNamesFileLineAndKey(text: String, location: String, key: String) {
         let error = #expect(throws: AppError.self) { try ConfigLoader.parse(text, file: "bin.toml") }

@@ -8,13 +8,13 @@ import Testing
     static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let process = try SmartBinProcess(arguments, directory: directory)
+        let process = try SmartBinChildProcess(arguments, directory: directory)
         let status = await process.wait(timeout: .seconds(120)) ?? -1
         return (status, process.output)
     }
 
     @Test func classifyRawOutputMatchesONNXRuntimeThroughTheBinary() async throws {
-        let model = try SmartBinProcess.model("resnet50-v1-keras-6.onnx")
+        let model = try SmartBinChildProcess.model("resnet50-v1-keras-6.onnx")
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var state: UInt64 = 42
@@ -32,7 +32,7 @@ import Testing
         #expect(scores.count == 5 && scores[0][0] as? String == object["predicted_label"] as? String)
 
         let python = ProcessInfo.processInfo.environment["PYTHON"] ?? "python3"
-        let reference = try await Self.runTool(python, [SmartBinProcess.packageRoot + "/tools/ort_run.py", "--model", model,
+        let reference = try await Self.runTool(python, [SmartBinChildProcess.packageRoot + "/tools/ort_run.py", "--model", model,
                                                         "--input", directory + "/x.npy", "--output", directory + "/y.npy"])
         try #require(reference == 0, "ort_run.py failed; tools/setup.sh installs onnxruntime")
         let expected = try NPY.read(directory + "/y.npy").values.map(Double.init)
@@ -62,7 +62,7 @@ import Testing
         (["simulate", "--config", "/nonexistent/bin.toml"], "/nonexistent/bin.toml"),
     ])
     func badInputGivesOneLineErrorAndNonZeroExit(arguments: [String], mentions: String) async throws {
-        let tiny = try SmartBinProcess.model("tiny-v1.5-torch-6.onnx")
+        let tiny = try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx")
         let result = try await Self.run(arguments.map { $0 == "@tiny" ? tiny : $0 })
         #expect(result.status != 0)
         let lines = result.output.split(separator: "\n")
@@ -72,9 +72,9 @@ import Testing
     }
 
     @Test func classifyPrintsTopKForRealPhotos() async throws {
-        let photos = SmartBinProcess.packageRoot + "/../shared/data/trashnet"
+        let photos = SmartBinChildProcess.packageRoot + "/../shared/data/trashnet"
         try #require(FileManager.default.fileExists(atPath: photos), "shared TrashNet photos not found beside the package")
-        let result = try await Self.run(["classify", "--model", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"), "--top", "3", "--json",
+        let result = try await Self.run(["classify", "--model", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"), "--top", "3", "--json",
                                          photos + "/glass/glass1.jpg", photos + "/trash/trash1.jpg"])
         #expect(result.status == 0, "\(result.output)")
         let array = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]])

@@ -1,3 +1,4 @@
+import BinTestKit
 import Foundation
 @testable import SmartBinApp
 import Testing
@@ -13,9 +14,9 @@ import Testing
     }
 
     @Test func deployTemplateIsWhatTheCommandPrints() throws {
-        let run = try ToolRun.run(SmartBinProcess.binary, ["config", "template"])
+        let run = try ToolRun.run(SmartBinChildProcess.binary, ["config", "template"])
         #expect(run.status == 0)
-        let file = try String(contentsOfFile: SmartBinProcess.packageRoot + "/deploy/config.template.toml", encoding: .utf8)
+        let file = try String(contentsOfFile: SmartBinChildProcess.packageRoot + "/deploy/config.template.toml", encoding: .utf8)
         #expect(run.output == file, "deploy/config.template.toml is stale: regenerate it with `smartbin config template > deploy/config.template.toml`")
     }
 
@@ -32,6 +33,7 @@ import Testing
         #expect(config.model.threads == defaults.model.threads)
         #expect(config.mqtt.host == defaults.mqtt.host && config.mqtt.port == defaults.mqtt.port && config.mqtt.topicPrefix == defaults.mqtt.topicPrefix)
         #expect(config.mqtt.keepAliveSeconds == defaults.mqtt.keepAliveSeconds && config.mqtt.tls == defaults.mqtt.tls && config.mqtt.tlsVersion == defaults.mqtt.tlsVersion)
+        #expect(config.mqtt.homeAssistantDiscovery == defaults.mqtt.homeAssistantDiscovery && config.mqtt.homeAssistantPrefix == defaults.mqtt.homeAssistantPrefix)
         var controller = config.controller
         // fill.capacity and fill.capacities have no default: the template shows an example.
         #expect(controller.fill.capacity != nil && !controller.fill.capacities.isEmpty)
@@ -67,7 +69,7 @@ import Testing
             ca_file = "\(directory)/ca.crt"
 
             """.write(toFile: file, atomically: true, encoding: .utf8)
-        let run = try ToolRun.run(SmartBinProcess.binary, ["config", "check", file])
+        let run = try ToolRun.run(SmartBinChildProcess.binary, ["config", "check", file])
         #expect(run.status == 1, "\(run.output)")
         #expect(run.output.contains("\(file):2: error: bin.board: board profile 'pi9' not found"), "\(run.output)")
         #expect(run.output.contains("\(file):4: error: model.path:"), "\(run.output)")
@@ -80,7 +82,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let file = directory + "/typo.toml"
         try "[bin]\nid = \"a\"\nbord = \"pi5\"\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let run = try ToolRun.run(SmartBinProcess.binary, ["config", "check", file])
+        let run = try ToolRun.run(SmartBinChildProcess.binary, ["config", "check", file])
         #expect(run.status == 1)
         #expect(run.output.contains("\(file):3: unknown key 'bord' in [bin]"), "\(run.output)")
     }
@@ -88,7 +90,7 @@ import Testing
     @Test func checkAcceptsAGoodConfig() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let model = try SmartBinProcess.model("tiny-v1.5-torch-6.onnx")
+        let model = try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx")
         let password = directory + "/password"
         try "secret\n".write(toFile: password, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: password)
@@ -97,8 +99,32 @@ import Testing
             .replacingOccurrences(of: "# password_file = \"/etc/smartbin/mqtt.password\"", with: "password_file = \"\(password)\"")
             .replacingOccurrences(of: "# username = \"bin-1\"", with: "username = \"bin-1\"")
             .write(toFile: file, atomically: true, encoding: .utf8)
-        let run = try ToolRun.run(SmartBinProcess.binary, ["config", "check", file])
+        let run = try ToolRun.run(SmartBinChildProcess.binary, ["config", "check", file])
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains("\(file): ok"), "\(run.output)")
+    }
+
+    /// The profile checks its fill tables against its own `[servo.angles]`; with `[flap]` in the
+    /// config the bin has other compartments, and `config check` names the mismatch.
+    @Test func checkNamesFillHardwareOfACompartmentTheConfiguredFlapLacks() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let board = try String(contentsOfFile: SmartBinChildProcess.packageRoot + "/board/generic.toml", encoding: .utf8)
+            + "\n[fill.sensors.paper]\ntrigger = 5\necho = 6\nempty_cm = 60\nfull_cm = 10\n[fill.buttons.other]\nline = 16\n"
+        try board.write(toFile: directory + "/board.toml", atomically: true, encoding: .utf8)
+        let file = directory + "/bin.toml"
+        try "[bin]\nboard = \"\(directory)/board.toml\"\n[mqtt]\nhome_assistant_discovery = true\n[flap]\nangles = { other = 40, glass = 140 }\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let findings = ConfigCheck.check(path: file)
+        let flap = findings.filter { $0.key == "flap.angles" }
+        #expect(flap.count == 1, "\(findings)")
+        #expect(flap.first?.severity == .error && flap.first?.line == 6)
+        #expect(flap.first?.message.contains("[fill.sensors.paper] names no compartment of this bin (have: glass, other)") == true, "\(findings)")
+        // A fill sensor exists, so Home Assistant gets sensors: no warning about that.
+        #expect(!findings.contains { $0.key == "mqtt.home_assistant_discovery" }, "\(findings)")
+
+        try "[mqtt]\nhome_assistant_discovery = true\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let bare = ConfigCheck.check(path: file)
+        #expect(bare.contains { $0.key == "mqtt.home_assistant_discovery" && $0.severity == .warning && $0.line == 2 }, "\(bare)")
     }
 }

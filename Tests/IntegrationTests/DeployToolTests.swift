@@ -1,3 +1,4 @@
+import BinTestKit
 import Foundation
 import Testing
 
@@ -18,7 +19,7 @@ struct ToolRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: SmartBinProcess.packageRoot)
+        process.currentDirectoryURL = URL(fileURLWithPath: SmartBinChildProcess.packageRoot)
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("smartbin-tool-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: output.path, contents: nil)
@@ -46,7 +47,7 @@ struct ToolRun {
             Issue.record("shellcheck is not installed (CI=true)")
             return
         }
-        let scripts = try FileManager.default.contentsOfDirectory(atPath: SmartBinProcess.packageRoot + "/deploy")
+        let scripts = try FileManager.default.contentsOfDirectory(atPath: SmartBinChildProcess.packageRoot + "/deploy")
             .filter { $0.hasSuffix(".sh") }.sorted().map { "deploy/" + $0 }
         #expect(!scripts.isEmpty)
         let run = try ToolRun.run(shellcheck, scripts)
@@ -62,7 +63,7 @@ struct ToolRun {
         try fm.createDirectory(atPath: root + "/usr/local/bin", withIntermediateDirectories: true)
         try fm.createDirectory(atPath: root + "/etc/systemd/system", withIntermediateDirectories: true)
         try fm.createDirectory(atPath: root + "/usr/lib/systemd", withIntermediateDirectories: true)
-        try fm.copyItem(atPath: SmartBinProcess.binary, toPath: root + "/usr/local/bin/smartbin")
+        try fm.copyItem(atPath: SmartBinChildProcess.binary, toPath: root + "/usr/local/bin/smartbin")
         // The targets the unit refers to (network-online.target, multi-user.target, ...).
         for folder in ["/usr/lib/systemd/system", "/lib/systemd/system"] where fm.fileExists(atPath: folder) {
             try fm.copyItem(atPath: folder, toPath: root + "/usr/lib/systemd/system")
@@ -86,7 +87,7 @@ struct ToolRun {
     }
 
     @Test func unitPassesSystemdAnalyzeVerify() throws {
-        let text = try String(contentsOfFile: SmartBinProcess.packageRoot + "/deploy/smartbin.service", encoding: .utf8)
+        let text = try String(contentsOfFile: SmartBinChildProcess.packageRoot + "/deploy/smartbin.service", encoding: .utf8)
         guard let run = try Self.verify(unitText: text) else {
             if ToolRun.mayskip { print("skipped: systemd-analyze is not installed (apt install systemd)"); return }
             Issue.record("systemd-analyze is not installed (CI=true)")
@@ -107,7 +108,7 @@ struct ToolRun {
     }
 
     @Test func verifyCatchesABrokenUnit() throws {
-        var text = try String(contentsOfFile: SmartBinProcess.packageRoot + "/deploy/smartbin.service", encoding: .utf8)
+        var text = try String(contentsOfFile: SmartBinChildProcess.packageRoot + "/deploy/smartbin.service", encoding: .utf8)
         text = text.replacingOccurrences(of: "Type=notify", with: "Type=notfy")
             .replacingOccurrences(of: "WatchdogSec=30", with: "WatchdogSek=30")
         guard let run = try Self.verify(unitText: text) else { return }

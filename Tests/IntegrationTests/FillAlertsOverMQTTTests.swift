@@ -36,11 +36,11 @@ import Testing
         try "[routing]\nconfidence_threshold = 1.0\n[timing]\nsettle_ms = 10\ndwell_ms = 50\n"
             .write(toFile: config, atomically: true, encoding: .utf8)
         let common = ["simulate", "--config", config, "--broker", "127.0.0.1:\(broker.port)", "--fleet", "fleetF",
-                      "--bin-id", "bin-fill", "--model", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"),
+                      "--bin-id", "bin-fill", "--model", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"),
                       "--compartment-capacity", "10", "--data-dir", directory + "/data"]
 
         // First run: 9 items of 10 → 80 % crossed once, 95 % not yet.
-        let first = try SmartBinProcess(common + ["--items", "9", "--rate", "20"], directory: directory)
+        let first = try SmartBinChildProcess(common + ["--items", "9", "--rate", "20"], directory: directory)
         #expect(await first.wait(timeout: .seconds(90)) == 0, "first run:\n\(first.output)")
         _ = await subscriber.waitForMessages(count: 9, topic: base + "/event", timeout: .seconds(10))
         var alerts = subscriber.messages.filter { $0.topic == base + "/alert" }.compactMap(Self.object)
@@ -53,7 +53,7 @@ import Testing
         // no second nearly_full; then the bin waits for commands.
         let script = directory + "/items.txt"
         try "open\nwait 1s\nopen\nwait 1s\nopen\nwait 60s\n".write(toFile: script, atomically: true, encoding: .utf8)
-        let second = try SmartBinProcess(common + ["--script", script], directory: directory)
+        let second = try SmartBinChildProcess(common + ["--script", script], directory: directory)
         let events = await subscriber.waitForMessages(count: 12, topic: base + "/event", timeout: .seconds(60))
         #expect(events.count == 12, "second run:\n\(second.output)")
         let full = await Self.waitFor(subscriber, topic: base + "/state", timeout: .seconds(10)) { state in
@@ -111,8 +111,8 @@ import Testing
             .write(toFile: config, atomically: true, encoding: .utf8)
         let script = directory + "/items.txt"
         try "open\nwait 1s\nopen\nwait 1s\nopen\nwait 1s\n".write(toFile: script, atomically: true, encoding: .utf8)
-        let bin = try SmartBinProcess(["simulate", "--config", config, "--broker", "127.0.0.1:\(broker.port)",
-                                       "--bin-id", "bin-refuse", "--model", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"),
+        let bin = try SmartBinChildProcess(["simulate", "--config", config, "--broker", "127.0.0.1:\(broker.port)",
+                                       "--bin-id", "bin-refuse", "--model", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"),
                                        "--compartment-capacity", "2", "--script", script, "--data-dir", directory + "/data"],
                                       directory: directory)
         #expect(await bin.wait(timeout: .seconds(90)) == 0, "\(bin.output)")

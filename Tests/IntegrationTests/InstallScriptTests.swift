@@ -1,14 +1,15 @@
+import BinTestKit
 import Foundation
 import Testing
 
 /// `deploy/install.sh` into a temporary root: what it lays down, with which modes and intended
 /// owners; a second run changes nothing; `--uninstall` removes it and `--purge` the data too.
 @Suite(.serialized) struct InstallScriptTests {
-    static var script: String { SmartBinProcess.packageRoot + "/deploy/install.sh" }
+    static var script: String { SmartBinChildProcess.packageRoot + "/deploy/install.sh" }
     static let originalConfigTxt = "# Raspberry Pi config\ndtparam=audio=on\n\n[all]\n"
 
     func install(_ root: String, _ extra: [String] = []) throws -> ToolRun {
-        try ToolRun.run("/bin/bash", [Self.script, "--root", root, "--board", "pi5", "--binary", SmartBinProcess.binary,
+        try ToolRun.run("/bin/bash", [Self.script, "--root", root, "--board", "pi5", "--binary", SmartBinChildProcess.binary,
                                       "--yes", "--no-systemd"] + extra)
     }
 
@@ -50,9 +51,9 @@ import Testing
         for (path, wanted) in expected {
             #expect(mode(root + "/" + path) == wanted, "\(path): mode \(String(mode(root + "/" + path), radix: 8)), wanted \(String(wanted, radix: 8))")
         }
-        #expect(fm.contentsEqual(atPath: root + "/usr/local/bin/smartbin", andPath: SmartBinProcess.binary))
-        #expect(fm.contentsEqual(atPath: root + "/etc/systemd/system/smartbin.service", andPath: SmartBinProcess.packageRoot + "/deploy/smartbin.service"))
-        #expect(fm.contentsEqual(atPath: root + "/etc/smartbin/board/pi5.toml", andPath: SmartBinProcess.packageRoot + "/board/pi5.toml"))
+        #expect(fm.contentsEqual(atPath: root + "/usr/local/bin/smartbin", andPath: SmartBinChildProcess.binary))
+        #expect(fm.contentsEqual(atPath: root + "/etc/systemd/system/smartbin.service", andPath: SmartBinChildProcess.packageRoot + "/deploy/smartbin.service"))
+        #expect(fm.contentsEqual(atPath: root + "/etc/smartbin/board/pi5.toml", andPath: SmartBinChildProcess.packageRoot + "/board/pi5.toml"))
         let config = try String(contentsOfFile: root + "/etc/smartbin/config.toml", encoding: .utf8)
         #expect(config.contains("\nboard = \"pi5\""), "bin.board is set to the board")
         #expect(config.contains("# data_dir = \"/var/lib/smartbin\""), "the config is the commented template")
@@ -117,7 +118,7 @@ import Testing
     @Test func refusesAnUnknownBoard() throws {
         let root = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let run = try ToolRun.run("/bin/bash", [Self.script, "--root", root, "--board", "pi9", "--binary", SmartBinProcess.binary, "--yes"])
+        let run = try ToolRun.run("/bin/bash", [Self.script, "--root", root, "--board", "pi9", "--binary", SmartBinChildProcess.binary, "--yes"])
         #expect(run.status != 0)
         #expect(run.output.contains("board/pi9.toml"), "\(run.output)")
     }

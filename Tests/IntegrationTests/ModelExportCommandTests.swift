@@ -1,3 +1,4 @@
+import BinTestKit
 import Foundation
 import Imaging
 import Testing
@@ -13,7 +14,7 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [python] + arguments
         let log = directory + "/tool-\(UUID().uuidString.prefix(8)).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = handle
         process.standardError = handle
@@ -23,13 +24,13 @@ import Testing
     }
 
     static func smartbin(_ arguments: [String], directory: String) async throws -> (status: Int32, output: String) {
-        let process = try SmartBinProcess(arguments, directory: directory)
+        let process = try SmartBinChildProcess(arguments, directory: directory)
         let status = await process.wait(timeout: .seconds(300)) ?? -1
         return (status, process.output)
     }
 
     @Test func exportedQDQModelRunsInONNXRuntimeWithinOneStepOfTheEngine() async throws {
-        let photos = SmartBinProcess.packageRoot + "/../shared/data/trashnet"
+        let photos = SmartBinChildProcess.packageRoot + "/../shared/data/trashnet"
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         guard FileManager.default.fileExists(atPath: photos),
@@ -38,7 +39,7 @@ import Testing
             return
         }
         let sbm = directory + "/tiny.sbm"
-        let compiled = try await Self.smartbin(["model", "compile", try SmartBinProcess.model("tiny-v1.5-keras-6.onnx"), "--int8",
+        let compiled = try await Self.smartbin(["model", "compile", try SmartBinChildProcess.model("tiny-v1.5-keras-6.onnx"), "--int8",
                                                 "--calibrate", photos, "--calibration-images", "12", "-o", sbm], directory: directory)
         try #require(compiled.status == 0, "\(compiled.output)")
         var state: UInt64 = 7
@@ -47,7 +48,7 @@ import Testing
             return Float(Int64(state >> 40) % 4000) / 1000 - 2
         }
         try NPY.write(input, shape: [1, 3, 64, 64], to: directory + "/x.npy")
-        let check = try await Self.tool([SmartBinProcess.packageRoot + "/tools/qdq_check.py", "--sbm", sbm, "--smartbin", SmartBinProcess.binary,
+        let check = try await Self.tool([SmartBinChildProcess.packageRoot + "/tools/qdq_check.py", "--sbm", sbm, "--smartbin", SmartBinChildProcess.binary,
                                          "--input", directory + "/x.npy", "--json"], directory: directory)
         #expect(check.status == 0, "\(check.output)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(check.output.utf8)) as? [String: Any])
@@ -59,7 +60,7 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let sbm = directory + "/fp32.sbm"
-        let compiled = try await Self.smartbin(["model", "compile", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"), "-o", sbm], directory: directory)
+        let compiled = try await Self.smartbin(["model", "compile", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"), "-o", sbm], directory: directory)
         try #require(compiled.status == 0, "\(compiled.output)")
         let result = try await Self.smartbin(["model", "export-qdq", sbm, "-o", directory + "/x.onnx"], directory: directory)
         #expect(result.status != 0)

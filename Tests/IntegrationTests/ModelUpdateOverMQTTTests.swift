@@ -49,14 +49,14 @@ import Testing
         let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/#"])
         defer { Task { await subscriber.stop() } }
 
-        let modelA = try SmartBinProcess.model("tiny-v1.5-torch-6.onnx")
-        let modelB = try SmartBinProcess.model("tiny-v1.5-keras-6.onnx")
-        let modelC = try SmartBinProcess.model("tiny-v1.5-torch-foldbn-6.onnx")
+        let modelA = try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx")
+        let modelB = try SmartBinChildProcess.model("tiny-v1.5-keras-6.onnx")
+        let modelC = try SmartBinChildProcess.model("tiny-v1.5-torch-foldbn-6.onnx")
         let (shaA, shaB, shaC) = (try Self.sha256(modelA), try Self.sha256(modelB), try Self.sha256(modelC))
         let data = directory + "/data"
         let arguments = ["simulate", "--broker", "127.0.0.1:\(broker.port)", "--bin-id", "bin-upd", "--model", modelA,
                          "--rate", "10", "--data-dir", data]
-        var bin = try SmartBinProcess(arguments, directory: directory)
+        var bin = try SmartBinChildProcess(arguments, directory: directory)
 
         let first = await subscriber.waitForMessages(count: 1, topic: eventTopic, timeout: .seconds(60))
         try #require(first.count == 1, "no event:\n\(bin.output)")
@@ -122,7 +122,7 @@ import Testing
         bin.signal(SIGTERM)
         #expect(await bin.wait(timeout: .seconds(20)) == 0, "\(bin.output)")
         seen = subscriber.messages.filter { $0.topic == eventTopic }.count
-        bin = try SmartBinProcess(arguments, directory: directory)
+        bin = try SmartBinChildProcess(arguments, directory: directory)
         _ = await subscriber.waitForMessages(count: seen + 1, topic: eventTopic, timeout: .seconds(60))
         let afterRestart = subscriber.messages.filter { $0.topic == eventTopic }.dropFirst(seen).compactMap(Self.eventModel)
         #expect(afterRestart.first == shaC, "after a restart: \(afterRestart)\n\(bin.output)")

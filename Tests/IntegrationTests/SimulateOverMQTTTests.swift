@@ -25,8 +25,8 @@ import Testing
         defer { Task { await subscriber.stop() } }
 
         let items = 6
-        let bin = try SmartBinProcess(["simulate", "--broker", "127.0.0.1:\(broker.port)", "--fleet", "fleetA", "--bin-id", "bin-7",
-                                       "--model", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"),
+        let bin = try SmartBinChildProcess(["simulate", "--broker", "127.0.0.1:\(broker.port)", "--fleet", "fleetA", "--bin-id", "bin-7",
+                                       "--model", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"),
                                        "--items", "\(items)", "--rate", "20", "--data-dir", directory + "/data"],
                                       directory: directory)
         let status = await bin.wait(timeout: .seconds(90))
@@ -72,8 +72,8 @@ import Testing
         let base = "smartbin/default/bin-term"
         let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/#"])
         defer { Task { await subscriber.stop() } }
-        let bin = try SmartBinProcess(["simulate", "--broker", "127.0.0.1:\(broker.port)", "--bin-id", "bin-term",
-                                       "--model", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"),
+        let bin = try SmartBinChildProcess(["simulate", "--broker", "127.0.0.1:\(broker.port)", "--bin-id", "bin-term",
+                                       "--model", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"),
                                        "--rate", "10", "--data-dir", directory + "/data"], directory: directory)
         let first = await subscriber.waitForMessages(count: 1, topic: base + "/event", timeout: .seconds(30))
         #expect(first.count == 1, "no event before SIGTERM:\n\(bin.output)")
@@ -92,8 +92,8 @@ import Testing
         let base = "smartbin/default/bin-kill"
         let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/available"])
         defer { Task { await subscriber.stop() } }
-        let bin = try SmartBinProcess(["simulate", "--broker", "127.0.0.1:\(broker.port)", "--bin-id", "bin-kill",
-                                       "--model", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"),
+        let bin = try SmartBinChildProcess(["simulate", "--broker", "127.0.0.1:\(broker.port)", "--bin-id", "bin-kill",
+                                       "--model", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"),
                                        "--rate", "2", "--data-dir", directory + "/data"], directory: directory)
         #expect(await subscriber.waitForMessage(topic: base + "/available", payload: "online", timeout: .seconds(30)) != nil,
                 "never online:\n\(bin.output)")
@@ -107,9 +107,9 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let port = try MosquittoBroker.freeLoopbackPort()
-        let model = try SmartBinProcess.model("tiny-v1.5-torch-6.onnx")
+        let model = try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx")
         // No broker: the bin routes 3 items, keeps the events in its outbox and exits 0.
-        let offline = try SmartBinProcess(["simulate", "--broker", "127.0.0.1:\(port)", "--bin-id", "bin-down", "--model", model,
+        let offline = try SmartBinChildProcess(["simulate", "--broker", "127.0.0.1:\(port)", "--bin-id", "bin-down", "--model", model,
                                            "--items", "3", "--rate", "20", "--flush-timeout", "2", "--data-dir", directory + "/data"],
                                           directory: directory)
         let status = await offline.wait(timeout: .seconds(90))
@@ -122,7 +122,7 @@ import Testing
         let subscriber = try await BrokerSubscriber.start(port: port, topics: ["smartbin/default/bin-down/event"])
         defer { Task { await subscriber.stop() } }
         // The next start replays the outbox first, then routes its own item.
-        let online = try SmartBinProcess(["simulate", "--broker", "127.0.0.1:\(port)", "--bin-id", "bin-down", "--model", model,
+        let online = try SmartBinChildProcess(["simulate", "--broker", "127.0.0.1:\(port)", "--bin-id", "bin-down", "--model", model,
                                           "--items", "1", "--rate", "20", "--data-dir", directory + "/data"], directory: directory)
         #expect(await online.wait(timeout: .seconds(60)) == 0, "\(online.output)")
         let events = try Self.events(await subscriber.waitForMessages(count: 4, timeout: .seconds(10)),

@@ -85,11 +85,11 @@ final class NotifySocket: @unchecked Sendable {
         let socket = try NotifySocket(abstract: false)
         let port = try MosquittoBroker.freeLoopbackPort()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: SmartBinProcess.binary)
+        process.executableURL = URL(fileURLWithPath: SmartBinChildProcess.binary)
         process.arguments = ["simulate", "--broker", "127.0.0.1:\(port)", "--bin-id", "bin-notify",
-                             "--model", try SmartBinProcess.model("tiny-v1.5-torch-6.onnx"), "--rate", "1",
+                             "--model", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"), "--rate", "1",
                              "--flush-timeout", "1", "--data-dir", directory + "/data"]
-        process.currentDirectoryURL = URL(fileURLWithPath: SmartBinProcess.packageRoot)
+        process.currentDirectoryURL = URL(fileURLWithPath: SmartBinChildProcess.packageRoot)
         process.environment = ProcessInfo.processInfo.environment.merging(
             ["NOTIFY_SOCKET": socket.name, "WATCHDOG_USEC": "400000"]) { $1 }
         process.standardOutput = FileHandle.nullDevice

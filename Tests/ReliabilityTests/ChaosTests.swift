@@ -97,10 +97,10 @@ import Testing
             let (recorded, pending) = try Self.recorded(dataDir: dataDir)
             let remaining = events - recorded
             if remaining == 0 && pending == 0 { break }
-            let child = try SmartBinChild(["simulate", "--config", config, "--broker", "127.0.0.1:\(broker.port)",
+            let child = try SmartBinChildProcess(["simulate", "--config", config, "--broker", "127.0.0.1:\(broker.port)",
                                            "--fleet", "chaos", "--bin-id", "bin-c1", "--model", model,
                                            "--items", "\(max(0, remaining))", "--rate", "1000", "--flush-timeout", "15",
-                                           "--data-dir", dataDir], logDirectory: directory)
+                                           "--data-dir", dataDir], directory: directory)
             counts.firmwareRuns += 1
             if killsLeft > 0 {
                 let point = max(killPoints[kills - killsLeft], recorded + 1)

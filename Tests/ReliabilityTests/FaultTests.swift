@@ -21,10 +21,10 @@ import Testing
         let port = try MosquittoBroker.freeLoopbackPort()
         let broker = try MosquittoBroker(port: port, persistence: true)
         let items = 60
-        let bin = try SmartBinChild(["simulate", "--config", directory + "/fast.toml", "--broker", "127.0.0.1:\(port)",
+        let bin = try SmartBinChildProcess(["simulate", "--config", directory + "/fast.toml", "--broker", "127.0.0.1:\(port)",
                                      "--bin-id", "bin-f1", "--model", try Reliability.model("tiny-v1.5-torch-6.onnx"),
                                      "--items", "\(items)", "--rate", "15", "--flush-timeout", "30",
-                                     "--data-dir", directory + "/data"], logDirectory: directory)
+                                     "--data-dir", directory + "/data"], directory: directory)
         #expect(await bin.waitForOutput("event seq 10:", timeout: .seconds(30)), "no events without a broker:\n\(bin.output)")
         try await broker.start(timeout: .seconds(20))
         let topic = "smartbin/default/bin-f1/event"
@@ -111,9 +111,9 @@ import Testing
             angles = { recyclable = 170, other = 175, kitchen = 160, hazardous = 165 }
             """.write(toFile: directory + "/slow.toml", atomically: true, encoding: .utf8)
         let broker = try await MosquittoBroker.start(timeout: .seconds(20))
-        let bin = try SmartBinChild(["simulate", "--config", directory + "/slow.toml", "--broker", "127.0.0.1:\(broker.port)",
+        let bin = try SmartBinChildProcess(["simulate", "--config", directory + "/slow.toml", "--broker", "127.0.0.1:\(broker.port)",
                                      "--bin-id", "bin-term", "--model", try Reliability.model("tiny-v1.5-torch-6.onnx"),
-                                     "--rate", "50", "--data-dir", directory + "/data"], logDirectory: directory)
+                                     "--rate", "50", "--data-dir", directory + "/data"], directory: directory)
         #expect(await bin.waitForOutput("flap 10.0° → 1", timeout: .seconds(30)), "flap never moved out:\n\(bin.output)")
         bin.signal(SIGTERM)
         let status = await bin.wait(timeout: .seconds(20))

@@ -60,7 +60,7 @@ import Testing
                     }
                 }
             }
-            if let dump { FileManager.default.createFile(atPath: dump + "/last-\(target)", contents: Data(input)) }
+            if let dump { _ = FileManager.default.createFile(atPath: dump + "/last-\(target)", contents: Data(input)) }
             body(input)
             runs += 1
         }

@@ -20,9 +20,9 @@ import Testing
         let base = "smartbin/default/bin-r1"
         let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/#"], timeout: .seconds(20))
         defer { Task { await subscriber.stop() } }
-        let bin = try SmartBinChild(["simulate", "--config", directory + "/fast.toml", "--broker", "127.0.0.1:\(broker.port)",
+        let bin = try SmartBinChildProcess(["simulate", "--config", directory + "/fast.toml", "--broker", "127.0.0.1:\(broker.port)",
                                      "--bin-id", "bin-r1", "--model", modelPath, "--rate", "20",
-                                     "--data-dir", directory + "/data"], logDirectory: directory)
+                                     "--data-dir", directory + "/data"], directory: directory)
         defer { bin.signal(SIGKILL) }
         #expect(await subscriber.waitForMessages(count: 2, topic: base + "/event", timeout: .seconds(30)).count >= 2,
                 "no events:\n\(bin.output)")

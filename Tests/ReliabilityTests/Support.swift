@@ -6,29 +6,9 @@ import Glibc
 
 /// Where things are, and small helpers shared by the reliability suites.
 enum Reliability {
-    static var packageRoot: String {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }
+    static var packageRoot: String { SmartBinChildProcess.packageRoot }
 
-    /// `SMARTBIN_BINARY` (the Makefile's release build), else the debug build `swift test` made.
-    static var binary: String {
-        if let path = ProcessInfo.processInfo.environment["SMARTBIN_BINARY"],
-           FileManager.default.isExecutableFile(atPath: path) {
-            return path
-        }
-        return packageRoot + "/.build/debug/smartbin"
-    }
-
-    static func model(_ name: String) throws -> String {
-        let dir = ProcessInfo.processInfo.environment["SMARTBIN_TEST_MODELS"] ?? packageRoot + "/out/models"
-        let path = dir + "/" + name
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw BrokerHarnessError("test model \(path) is missing: run `make models`")
-        }
-        return path
-    }
+    static func model(_ name: String) throws -> String { try SmartBinChildProcess.model(name) }
 
     static func temporaryDirectory(_ tag: String = "rel") throws -> String {
         let path = NSTemporaryDirectory() + "smartbin-\(tag)-" + UUID().uuidString.prefix(8)
@@ -83,57 +63,5 @@ struct ChaosRandom: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
-    }
-}
-
-/// The `smartbin` executable as a child process (stdout and stderr to a log file).
-final class SmartBinChild: @unchecked Sendable {
-    let process = Process()
-    let outputPath: String
-
-    init(_ arguments: [String], logDirectory: String, environment: [String: String] = [:]) throws {
-        outputPath = logDirectory + "/smartbin-\(UUID().uuidString.prefix(8)).log"
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        process.executableURL = URL(fileURLWithPath: Reliability.binary)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: Reliability.packageRoot)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        try process.run()
-    }
-
-    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
-    var pid: Int32 { process.processIdentifier }
-
-    /// Waits for the exit within `timeout`; its status, or nil on timeout.
-    func wait(timeout: Duration) async -> Int32? {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now >= deadline { return nil }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return process.terminationStatus
-    }
-
-    /// Waits until the log contains `text`; false after `timeout` or when the process exited.
-    func waitForOutput(_ text: String, timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if output.contains(text) { return true }
-            if !process.isRunning { return output.contains(text) }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return false
-    }
-
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
-
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }

@@ -33,6 +33,29 @@ import Testing
         #expect(await iterator.next()?.kind == .beamBroken)
         #expect(await iterator.next() == nil)
     }
+
+    /// `level` and `button` steps stand in for the fill sensors and the emptied buttons.
+    @Test func fillStepsArriveAsObservationsInTheScriptsTime() async throws {
+        let clock = ManualClock()
+        let source = try ScriptedTriggerSource(script: "level other 85%\nopen\nwait 1s\nbutton other\nlevel paper 0.25\n",
+                                               file: "s", clock: clock)
+        #expect(source.measuredCompartments == ["other", "paper"])
+        var triggers = source.events().makeAsyncIterator()
+        var fill = source.observations().makeAsyncIterator()
+        #expect(await fill.next() == FillObservation(compartment: "other", kind: .level(0.85), source: "s:1"))
+        #expect(await triggers.next()?.kind == .lidOpened)
+        #expect(await clock.waitForSleepers(2))  // both replays wait the second
+        clock.advance(by: .seconds(1))
+        #expect(await fill.next() == FillObservation(compartment: "other", kind: .buttonPressed, source: "s:4"))
+        #expect(await fill.next() == FillObservation(compartment: "paper", kind: .level(0.25), source: "s:5"))
+        #expect(await fill.next() == nil)
+        #expect(await triggers.next() == nil)
+        for bad in ["level other", "level other 120%", "level other full", "button", "button a b"] {
+            #expect(throws: SimulationError.self, "\(bad)") {
+                try ScriptedTriggerSource(script: bad, file: "s", clock: ManualClock())
+            }
+        }
+    }
 }
 
 @Suite struct RandomTriggerSourceTests {

@@ -1,5 +1,8 @@
 import BinTestKit
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import Telemetry
 
@@ -124,6 +127,86 @@ struct MQTTClientTests {
         #expect(ack.messageID == delivery.messageID)
         await client.disconnect()
         await broker.stop()
+    }
+
+    /// libmosquitto's own loop returns for good on a protocol error; ours must reconnect. A fake
+    /// broker on the port answers the first CONNECT with a packet of reserved type 0 (a protocol
+    /// error for the client) and closes; then the real broker starts on the same port, and the
+    /// client must connect to it and deliver a message published in between.
+    @Test func reconnectsAfterAProtocolErrorThatEndsLibmosquittosLoop() async throws {
+        let broker = try MosquittoBroker()
+        let fake = try GarbageServer(port: broker.port)
+        let client = try MQTTClient(configuration: configuration(port: broker.port))
+        let events = client.connectionEvents()
+        try client.connect()
+        #expect(fake.waitForConnection(timeout: .seconds(5)), "the client never reached the fake broker")
+        var reasons: [String] = []
+        for await event in events {
+            if case .disconnected(let reason) = event { reasons.append(reason); break }
+        }
+        #expect(reasons.first?.lowercased().contains("protocol") == true, "\(reasons)")
+        fake.close()
+        let delivery = try client.enqueue(topic: "t/after", payload: Array("after".utf8), qos: 1)
+        try await broker.start()
+        let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: ["t/after"])
+        let reconnected = await client.waitUntilConnected(timeout: .seconds(10))
+        #expect(reconnected, "no reconnect after the protocol error")
+        if reconnected {
+            _ = try await delivery.acknowledged()
+            let received = await subscriber.waitForMessages(count: 1, topic: "t/after")
+            #expect(received.map(\.payload) == ["after"])
+        }
+        await client.disconnect()
+        await subscriber.stop()
+        await broker.stop()
+    }
+
+    /// Accepts one TCP connection on 127.0.0.1:`port`, reads what the client sends, answers with a
+    /// two-byte packet of reserved type 0, and closes it.
+    final class GarbageServer: @unchecked Sendable {
+        private let listener: Int32
+        private let accepted = DispatchSemaphore(value: 0)
+
+        init(port: Int) throws {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw BrokerHarnessError("socket: errno \(errno)") }
+            var yes: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0, listen(fd, 4) == 0 else {
+                Glibc.close(fd)
+                throw BrokerHarnessError("bind/listen on 127.0.0.1:\(port): errno \(errno)")
+            }
+            listener = fd
+            let listener = self.listener, accepted = self.accepted
+            let thread = Thread {
+                let connection = accept(listener, nil, nil)
+                guard connection >= 0 else { return }
+                var buffer = [UInt8](repeating: 0, count: 256)
+                _ = read(connection, &buffer, buffer.count)
+                let garbage: [UInt8] = [0x00, 0x00]
+                _ = write(connection, garbage, garbage.count)
+                accepted.signal()
+                usleep(200_000)
+                Glibc.close(connection)
+            }
+            thread.start()
+        }
+
+        func waitForConnection(timeout: Duration) -> Bool {
+            accepted.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds * 1000))) == .success
+        }
+
+        func close() {
+            shutdown(listener, Int32(SHUT_RDWR))
+            Glibc.close(listener)
+        }
     }
 
     @Test func disconnectFailsPublishesStillWaitingForPuback() async throws {

@@ -10,6 +10,7 @@
 //   --expect-unavailable a variant this CPU must not offer (forcing it must be refused)
 #define _POSIX_C_SOURCE 200809L
 #include "sb_int8.h"
+#include "sb_kernels.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,13 @@
 #include <time.h>
 
 static int passed, failed;
+
+/// Whether a variant packs B from a convolution's input (a 3x3 stride-1 window as the probe).
+static int sb_q8_variant_implicit(int32_t kernel) {
+    sb_window g = { .channels = 1, .in_h = 8, .in_w = 8, .k_h = 3, .k_w = 3, .stride_h = 1, .stride_w = 1,
+                    .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .out_h = 8, .out_w = 8 };
+    return sb_q8_conv_implicit(kernel, &g);
+}
 static uint64_t rng_state = 0x5eed5eedULL;
 
 static uint64_t rnd(void) {   // splitmix64
@@ -43,6 +51,7 @@ static const config configs[] = {
     { SB_Q8_OUT_U8, 1, 0, 1, "u8+bias+relu" },
     { SB_Q8_OUT_U8, 1, 1, 1, "u8+bias+residual+relu" },
     { SB_Q8_OUT_S8, 1, 1, 0, "s8+bias+residual" },
+    { SB_Q8_OUT_S8, 1, 0, 1, "s8+bias+relu" },
     { SB_Q8_OUT_F32, 1, 1, 1, "f32+bias+residual+relu" },
     { SB_Q8_OUT_F32, 0, 0, 0, "f32" },
 };
@@ -149,6 +158,80 @@ static void test_shape(shape s, int32_t splits, int *fails) {
         free(packed);
     }
     free(a); free(b); free(res); free(scale); free(bias); free(acc); free(want); free(got);
+}
+
+/// The plain unfold (as sb_im2col_u8_ref): dst [C*kh*kw x oh*ow], `pad` outside the input.
+static void unfold_ref(const uint8_t *src, uint8_t *dst, const sb_window *g, uint8_t pad) {
+    const int32_t n = g->out_h * g->out_w;
+    for (int32_t c = 0; c < g->channels; c++)
+        for (int32_t ky = 0; ky < g->k_h; ky++)
+            for (int32_t kx = 0; kx < g->k_w; kx++)
+                for (int32_t oy = 0; oy < g->out_h; oy++)
+                    for (int32_t ox = 0; ox < g->out_w; ox++) {
+                        const int32_t iy = oy * g->stride_h - g->pad_top + ky, ix = ox * g->stride_w - g->pad_left + kx;
+                        const size_t row = ((size_t)c * g->k_h + ky) * g->k_w + kx;
+                        dst[row * n + (size_t)oy * g->out_w + ox] = iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w
+                            ? pad : src[((size_t)c * g->in_h + iy) * g->in_w + ix];
+                    }
+}
+
+/// sb_q8_gemm_conv (B packed straight from the input) against unfold + reference GEMM +
+/// reference epilogue, on every variant that offers it; the others must refuse it.
+static void test_conv(sb_window g, int32_t m, int *fails) {
+    g.out_h = (g.in_h + g.pad_top + g.pad_bottom - g.k_h) / g.stride_h + 1;
+    g.out_w = (g.in_w + g.pad_left + g.pad_right - g.k_w) / g.stride_w + 1;
+    const int32_t k = g.channels * g.k_h * g.k_w, n = g.out_h * g.out_w;
+    const int32_t zp = rnd_in(0, 255);
+    const size_t in_size = (size_t)g.channels * g.in_h * g.in_w;
+    // The input sits at the start and end of its own allocations, so a load outside the planes
+    // that was not masked off would be caught by a sanitizer or a guard page.
+    uint8_t *input = xalloc(in_size);
+    int8_t *a = xalloc((size_t)m * k);
+    uint8_t *cols = xalloc((size_t)k * n), *res = xalloc((size_t)m * n);
+    for (size_t i = 0; i < in_size; i++) input[i] = (uint8_t)rnd();
+    for (size_t i = 0; i < (size_t)m * k; i++) a[i] = (int8_t)rnd();
+    for (size_t i = 0; i < (size_t)m * n; i++) res[i] = (uint8_t)rnd();
+    float *scale = xalloc(sizeof(float) * (size_t)m), *bias = xalloc(sizeof(float) * (size_t)m);
+    float spread = 1.0f;
+    for (float t = 1.0f; t * t < (float)k; t += 1.0f) spread = t;
+    for (int32_t i = 0; i < m; i++) { scale[i] = rnd_f(0.5f, 2.0f) * 100.0f / (9600.0f * spread); bias[i] = rnd_f(-40.0f, 40.0f); }
+    int32_t *acc = xalloc(sizeof(int32_t) * (size_t)m * n);
+    unfold_ref(input, cols, &g, (uint8_t)zp);
+    sb_q8_gemm_acc_ref(a, m, k, k, cols, n, n, zp, acc);
+    sb_q8_epilogue ep = { .scale = scale, .bias = bias, .residual = rnd() & 1 ? res : NULL, .ld_residual = n,
+                          .residual_scale = 0.4f, .residual_zp = rnd_in(0, 255), .out_zp = rnd_in(0, 40),
+                          .relu = (int32_t)(rnd() & 1), .out_type = SB_Q8_OUT_U8 };
+    uint8_t *want = xalloc((size_t)m * n), *got = xalloc((size_t)m * n);
+    sb_q8_epilogue_ref(acc, m, n, &ep, want, n);
+    for (int32_t kern = 0; kern < SB_Q8_KERNEL_COUNT; kern++) {
+        if (!sb_q8_kernel_available(kern)) continue;
+        size_t psize = sb_q8_packed_weights_size(kern, m, k), wsize = sb_q8_workspace_size(kern, k);
+        void *packed = xalloc(psize), *ws = xalloc(wsize);
+        sb_q8_pack_weights(kern, a, m, k, k, packed, psize);
+        memset(got, 0xAB, (size_t)m * n);
+        const int implicit = sb_q8_conv_implicit(kern, &g);
+        // Two column ranges and two row ranges with unaligned cuts, as threads would split.
+        const int32_t mc = m > 1 ? rnd_in(1, m - 1) : m, nc = n > 1 ? rnd_in(1, n - 1) : n;
+        int rc = SB_Q8_OK;
+        const int32_t mr[3] = { 0, mc, m }, nr[3] = { 0, nc, n };
+        for (int i = 0; i < 2 && rc == SB_Q8_OK; i++)
+            for (int j = 0; j < 2 && rc == SB_Q8_OK; j++)
+                rc = sb_q8_gemm_conv(packed, input, &g, zp, mr[i], mr[i + 1], nr[j], nr[j + 1], &ep, got, n, ws, wsize);
+        if (!implicit) {
+            if (rc != SB_Q8_E_UNSUPPORTED) {
+                fprintf(stderr, "%s: sb_q8_gemm_conv must refuse a window it cannot pack (rc %d)\n", sb_q8_kernel_name(kern), rc);
+                fails[kern]++;
+            }
+        } else if (rc != SB_Q8_OK || memcmp(want, got, (size_t)m * n) != 0) {
+            if (fails[kern] < 5)
+                fprintf(stderr, "%s: conv M=%d C=%d %dx%d in %dx%d stride %d pad %d,%d,%d,%d: rc %d, output differs\n",
+                        sb_q8_kernel_name(kern), m, g.channels, g.k_h, g.k_w, g.in_h, g.in_w, g.stride_h,
+                        g.pad_top, g.pad_left, g.pad_bottom, g.pad_right, rc);
+            fails[kern]++;
+        }
+        free(packed); free(ws);
+    }
+    free(input); free(a); free(cols); free(res); free(scale); free(bias); free(acc); free(want); free(got);
 }
 
 static double now(void) {
@@ -336,7 +419,7 @@ int main(int argc, char **argv) {
         { 128, 1152, 784 }, { 512, 128, 784 }, { 256, 2304, 196 }, { 1024, 256, 196 },
         { 512, 4608, 49 }, { 2048, 512, 49 }, { 1000, 2048, 1 },
     };
-    int n_shapes = 0;
+    int n_shapes = 0, n_convs = 0;
     for (size_t i = 0; i < sizeof resnet / sizeof resnet[0]; i++) {
         shape s = resnet[i];
         if (quick && (double)s.m * s.k * s.n > 3e7) s.n = s.n > 97 ? 97 : s.n;   // keep qemu fast
@@ -350,13 +433,40 @@ int main(int argc, char **argv) {
         test_shape(s, i % 3 ? 2 : 1, fails);
         n_shapes++;
     }
+    // Convolutions with B packed from the input: ResNet-50's unfolded windows, then random ones.
+    static const struct { int32_t c, size, kernel, stride, pad, m; } rconv[] = {
+        { 64, 56, 3, 1, 1, 64 }, { 128, 56, 3, 2, 1, 16 }, { 256, 28, 3, 2, 1, 8 }, { 512, 14, 3, 2, 1, 8 },
+        { 256, 14, 3, 1, 1, 8 }, { 512, 7, 3, 1, 1, 8 }, { 256, 56, 1, 2, 0, 8 }, { 1024, 14, 1, 2, 0, 8 },
+        { 3, 224, 7, 2, 3, 8 },
+    };
+    for (size_t i = 0; i < sizeof rconv / sizeof rconv[0]; i++) {
+        sb_window g = { .channels = rconv[i].c, .in_h = rconv[i].size, .in_w = rconv[i].size,
+                        .k_h = rconv[i].kernel, .k_w = rconv[i].kernel, .stride_h = rconv[i].stride,
+                        .stride_w = rconv[i].stride, .pad_top = rconv[i].pad, .pad_left = rconv[i].pad,
+                        .pad_bottom = rconv[i].pad, .pad_right = rconv[i].pad };
+        if (quick && rconv[i].size > 28) { g.in_h = 19; g.in_w = rconv[i].size == 224 ? 40 : 23; }
+        test_conv(g, rconv[i].m, fails);
+        n_convs++;
+    }
+    for (int i = 0; i < randoms; i++) {
+        const int32_t ks = (int32_t[]){ 1, 1, 2, 3, 3, 5, 7 }[rnd_in(0, 6)];
+        sb_window g = { .channels = rnd_in(1, 9), .k_h = ks, .k_w = ks == 2 ? 3 : ks, .stride_h = rnd_in(1, 3),
+                        .stride_w = rnd_in(1, 3) };
+        g.in_h = g.k_h + rnd_in(0, 20); g.in_w = g.k_w + rnd_in(0, 80);
+        g.pad_top = rnd_in(0, g.k_h / 2 + 1); g.pad_left = rnd_in(0, g.k_w / 2 + 1);
+        g.pad_bottom = rnd_in(0, g.k_h / 2); g.pad_right = rnd_in(0, g.k_w / 2);
+        test_conv(g, rnd_in(1, 40), fails);
+        n_convs++;
+    }
     for (int32_t k = 0; k < SB_Q8_KERNEL_COUNT; k++) {
         if (!sb_q8_kernel_available(k)) {
             printf("%-10s skipped (not available on this CPU/architecture)\n", sb_q8_kernel_name(k));
             continue;
         }
-        printf("%-10s %s: %d shapes x %d epilogues vs reference, MR=%d NR=%d\n", sb_q8_kernel_name(k),
-               fails[k] ? "FAILED" : "ok", n_shapes, NCONFIG, sb_q8_block_m(k), sb_q8_block_n(k));
+        printf("%-10s %s: %d shapes x %d epilogues vs reference, %d convolutions (%s), MR=%d NR=%d\n",
+               sb_q8_kernel_name(k), fails[k] ? "FAILED" : "ok", n_shapes, NCONFIG, n_convs,
+               sb_q8_variant_implicit(k) ? "B packed from the input" : "refused, unfold first",
+               sb_q8_block_m(k), sb_q8_block_n(k));
         if (fails[k]) failed++; else passed++;
     }
     if (do_bench) {

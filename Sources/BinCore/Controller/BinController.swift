@@ -173,6 +173,25 @@ public actor BinController {
         perform(machine.fillMeasured(compartment, level: level))
     }
 
+    /// Takes one report of the fill hardware: a measured level goes into the fill tracking
+    /// (source `sensor`; a sharp drop counts as an emptying), a button press records the emptying
+    /// of its compartment exactly as `…/cmd/emptied` does, with source `button`. A report for a
+    /// compartment the bin does not have is logged and dropped.
+    public func observe(_ observation: FillObservation) {
+        switch observation.kind {
+        case .level(let level):
+            logger.debug("fill reading", metadata: ["compartment": "\(observation.compartment)",
+                                                    "level": "\(level)", "sensor": "\(observation.source)"])
+            fillMeasured(observation.compartment, level: level)
+        case .buttonPressed:
+            do {
+                try emptied(observation.compartment, source: .button)
+            } catch {
+                logger.warning("emptied button ignored", metadata: ["line": "\(observation.source)", "error": "\(error)"])
+            }
+        }
+    }
+
     /// Locks the flap home and ignores triggers (counted) until `exitMaintenance`.
     public func enterMaintenance(cause: String) {
         perform(machine.enterMaintenance(cause: cause))

@@ -6,4 +6,6 @@
 #include "sb_q8_conv.h"
 #include "sb_calib.h"
 #include "sb_winograd.h"
+#include "sb_peak.h"
+#include "sb_sgemm.h"
 #include "sb_u8_pair.h"

@@ -123,6 +123,22 @@ int32_t sb_q8_gemm(const void *packed_a, const uint8_t *b, int32_t ldb, int32_t 
                    const sb_q8_epilogue *ep, void *c, int32_t ldc,
                    void *workspace, size_t workspace_size);
 
+/// Variant id the weights in `packed_a` were packed for, or SB_Q8_E_PACKED.
+int32_t sb_q8_packed_kernel(const void *packed_a);
+
+struct sb_window;
+/// 1 when sb_q8_gemm_conv can run convolution window `g` with `kernel`'s packed weights,
+/// packing B straight from the input planes (no unfold buffer); 0 otherwise.
+int32_t sb_q8_conv_implicit(int32_t kernel, const struct sb_window *g);
+/// sb_q8_gemm with B = the uint8 unfold of `input` [channels, in_h, in_w] by `g` (rows
+/// c*k_h*k_w + ky*k_w + kx, columns the output pixels, `b_zero_point` outside the input, as
+/// sb_im2col_u8 with that padding value), read while packing. SB_Q8_E_UNSUPPORTED unless
+/// sb_q8_conv_implicit(kernel, g); the weights' K must be channels*k_h*k_w.
+int32_t sb_q8_gemm_conv(const void *packed_a, const uint8_t *input, const struct sb_window *g,
+                        int32_t b_zero_point, int32_t m0, int32_t m1, int32_t n0, int32_t n1,
+                        const sb_q8_epilogue *ep, void *c, int32_t ldc,
+                        void *workspace, size_t workspace_size);
+
 /// Reference twin: the obvious triple loop for acc (int32 [m x n], row stride n) ...
 void sb_q8_gemm_acc_ref(const int8_t *a, int32_t m, int32_t k, int32_t lda,
                         const uint8_t *b, int32_t n, int32_t ldb, int32_t b_zero_point,

@@ -53,9 +53,12 @@ typedef struct sb_q8_conv_plan {
 
 /// One int8 convolution: output = epilogue(W x (unfold(input) - zp), residual). `residual`
 /// (uint8, same shape as the output, scale/zp in the plan's epilogue) may be NULL. `scratch`
-/// holds K*N bytes when `unfold` is set; `workspaces` holds one `workspace_size` block (64-byte
-/// aligned) per pool thread. The unfold is split by channels, the GEMM by output columns (each
-/// thread packs only its own columns) or, when the image is small, by output rows.
+/// holds K*N bytes when `unfold` is set and the kernel cannot pack the window from the input
+/// (sb_q8_conv_implicit false; unused otherwise, may then be NULL); `workspaces` holds one
+/// `workspace_size` block (64-byte aligned) per pool thread. The unfold is cut into chunks of
+/// channels, the GEMM into chunks of output columns (each packs only its own columns) or, when
+/// the image is small, of output rows; the pool's threads claim the chunks. The output is the
+/// same, bit for bit, for any pool.
 /// Returns SB_Q8_OK or the GEMM's error code.
 int32_t sb_q8_conv2d(const sb_q8_conv_plan *plan, const uint8_t *input, const uint8_t *residual,
                      void *output, uint8_t *scratch, void *workspaces, size_t workspace_size,
@@ -69,7 +72,8 @@ void sb_q8_conv2d_ref(const sb_q8_conv_plan *plan, const int8_t *weights, const 
 /// An fp32 convolution whose output is quantised to uint8 (scale, zp; `plan`'s bias and ReLU
 /// applied first), computed in bands of `band_rows` output rows: per band im2col, `gemm`, the
 /// epilogue and sb_quantize_u8, so the fp32 unfold and output never exist whole. The pool's
-/// threads take whole bands; each uses its own `sb_conv2d_f32_u8_scratch` floats of `scratch`.
+/// threads claim runs of whole bands; each thread uses its own `sb_conv2d_f32_u8_scratch`
+/// floats of `scratch`.
 void sb_conv2d_f32_u8(const sb_conv_plan *plan, const float *input, uint8_t *output, float scale,
                       int32_t zp, int32_t band_rows, float *scratch, sb_pool *pool, sb_gemm_fn gemm);
 /// Floats of scratch one thread of sb_conv2d_f32_u8 needs.
@@ -83,7 +87,7 @@ void sb_dense_s8_f32(const int8_t *w, const float *scale, const float *bias, con
 void sb_dense_s8_f32_ref(const int8_t *w, const float *scale, const float *bias, const float *x, float *y,
                          int32_t m, int32_t k, int32_t relu);
 
-/// Max pooling of uint8 planes split over the pool's threads by channel.
+/// Max pooling of uint8 planes in chunks of channels over the pool's threads.
 void sb_maxpool_u8_parallel(const uint8_t *src, uint8_t *dst, const sb_window *g, sb_pool *pool);
 
 #ifdef __cplusplus

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include "sb_kernels.h"
 #include "sb_parallel.h"
+#include "sb_sgemm.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,6 +71,18 @@ typedef struct sb_winograd_plan {
 /// mid-layer. `scratch` holds `sb_winograd_scratch_floats` floats; `residual` may be NULL.
 void sb_winograd_conv2d(const sb_winograd_plan *plan, const float *input, const float *residual,
                         float *output, float *scratch, sb_pool *pool, sb_gemm_fn gemm);
+
+/// Floats of `sb_winograd_pack`'s output: the 36 matrices of U, each packed for sb_sgemm.
+size_t sb_winograd_packed_floats(int32_t kernel, int32_t out_channels, int32_t channels);
+/// Packs transformed weights `u` [36][out_channels][channels] for `kernel` (sb_sgemm_pack_a per ξ)
+/// into `packed` (64-byte aligned). Done once at load.
+void sb_winograd_pack(int32_t kernel, const float *u, float *packed, int32_t out_channels, int32_t channels);
+
+/// `sb_winograd_conv2d` with the 36 GEMMs run by sb_sgemm (`kernel`) on U as `sb_winograd_pack`
+/// packed it (`plan->weights` is not read).
+void sb_winograd_conv2d_sgemm(const sb_winograd_plan *plan, const float *packed, int32_t kernel,
+                              const float *input, const float *residual, float *output, float *scratch,
+                              sb_pool *pool);
 
 #ifdef __cplusplus
 }

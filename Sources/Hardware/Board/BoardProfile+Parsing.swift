@@ -83,11 +83,12 @@ extension BoardProfile {
                             height: try doc.integer("camera.height", in: 16...8192) ?? 480,
                             buffers: try doc.integer("camera.buffers", in: 2...4) ?? 3,
                             warmupFrames: try doc.integer("camera.warmup_frames", in: 0...120) ?? 5)
+        let fill = try fill(&doc, compartments: Set(angles.keys), debounce: debounce)
         try doc.checkAllUsed()
 
         let profile = BoardProfile(name: name, description: description, configTxt: configTxt, groups: groups,
                                    gpio: GPIO(chip: chip, lid: lid, beam: beam, ultrasonic: ultrasonic, debounce: debounce),
-                                   pwm: pwm, servo: servo, camera: camera)
+                                   pwm: pwm, servo: servo, camera: camera, fill: fill)
         var used: [UInt32: String] = [:]
         for (role, offset) in profile.lineRoles {
             if let other = used[offset] { throw HardwareError(.profile, "\(file): gpio line \(offset) is used for both \(other) and \(role)") }
@@ -105,7 +106,73 @@ extension BoardProfile {
             roles.append(("ultrasonic trigger", sonar.trigger))
             roles.append(("ultrasonic echo", sonar.echo))
         }
+        for (compartment, sensor) in fill.sensors.sorted(by: { $0.key < $1.key }) {
+            roles.append(("fill sensor \(compartment) trigger", sensor.trigger))
+            roles.append(("fill sensor \(compartment) echo", sensor.echo))
+        }
+        for (compartment, button) in fill.buttons.sorted(by: { $0.key < $1.key }) {
+            roles.append(("emptied button \(compartment)", button.offset))
+        }
         return roles
+    }
+
+    /// `[fill.sensors.<compartment>]` and `[fill.buttons.<compartment>]`, each naming a
+    /// compartment of `[servo.angles]`.
+    private static func fill(_ doc: inout ProfileDocument, compartments: Set<String>,
+                             debounce: Duration) throws(HardwareError) -> Fill {
+        var fill = Fill()
+        for compartment in doc.tables(under: "fill.sensors") {
+            let key = "fill.sensors.\(compartment)"
+            try requireCompartment(doc, key, compartment, compartments)
+            guard let trigger = try doc.integer(key + ".trigger", in: 0...511) else {
+                throw doc.error(table: key, "\(key).trigger is required (the HC-SR04's trigger line offset)")
+            }
+            guard let echo = try doc.integer(key + ".echo", in: 0...511) else {
+                throw doc.error(table: key, "\(key).echo is required (the HC-SR04's echo line offset, through a divider)")
+            }
+            guard let empty = try doc.number(key + ".empty_cm") else {
+                throw doc.error(table: key, "\(key).empty_cm is required (sensor to the empty compartment's floor, cm)")
+            }
+            guard let full = try doc.number(key + ".full_cm") else {
+                throw doc.error(table: key, "\(key).full_cm is required (sensor to the contents of a full compartment, cm)")
+            }
+            let ranging = UltrasonicRanging()
+            guard empty <= ranging.maximumCentimetres else {
+                throw doc.error(key: key + ".empty_cm", "\(empty) cm is beyond the HC-SR04's \(Int(ranging.maximumCentimetres)) cm range")
+            }
+            guard full >= ranging.minimumCentimetres else {
+                throw doc.error(key: key + ".full_cm", "\(full) cm is inside the HC-SR04's \(Int(ranging.minimumCentimetres)) cm blind zone")
+            }
+            guard full < empty else {
+                throw doc.error(key: key + ".full_cm", "\(full) cm must be less than \(key).empty_cm (\(empty) cm): the sensor looks down, so fuller is closer")
+            }
+            fill.sensors[compartment] = FillSensorLines(
+                trigger: UInt32(trigger), echo: UInt32(echo), emptyCentimetres: empty, fullCentimetres: full,
+                pings: try doc.integer(key + ".pings", in: 1...15) ?? 5,
+                pollInterval: .seconds(try doc.integer(key + ".poll_s", in: 1...86_400) ?? 30))
+        }
+        for compartment in doc.tables(under: "fill.buttons") {
+            let key = "fill.buttons.\(compartment)"
+            try requireCompartment(doc, key, compartment, compartments)
+            guard let offset = try doc.integer(key + ".line", in: 0...511) else {
+                throw doc.error(table: key, "\(key).line is required (the button's line offset)")
+            }
+            let biasText = try doc.string(key + ".bias") ?? GPIOBias.pullUp.rawValue
+            guard let bias = GPIOBias(rawValue: biasText) else {
+                throw doc.error(key: key + ".bias", "'\(biasText)' is not one of \(GPIOBias.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            fill.buttons[compartment] = ButtonLine(
+                offset: UInt32(offset), activeLow: try doc.bool(key + ".active_low") ?? true, bias: bias,
+                debounce: try doc.integer(key + ".debounce_ms", in: 0...1000).map { .milliseconds($0) } ?? debounce)
+        }
+        return fill
+    }
+
+    private static func requireCompartment(_ doc: ProfileDocument, _ key: String, _ compartment: String,
+                                           _ compartments: Set<String>) throws(HardwareError) {
+        guard compartments.contains(compartment) else {
+            throw doc.error(table: key, "[\(key)]: no compartment '\(compartment)' in [servo.angles] (have: \(compartments.sorted().joined(separator: ", ")))")
+        }
     }
 
     private static func triggerLine(_ doc: inout ProfileDocument, _ role: String, rising: TriggerKind?,

@@ -20,6 +20,39 @@ public struct BoardProfile: Sendable, Hashable {
         public var pings: Int
     }
 
+    /// An HC-SR04 above a compartment, looking down at its contents (`[fill.sensors.<compartment>]`).
+    public struct FillSensorLines: Sendable, Hashable {
+        public var trigger: UInt32
+        public var echo: UInt32
+        /// Sensor to the empty compartment's floor, cm.
+        public var emptyCentimetres: Double
+        /// Sensor to the contents of a full compartment, cm.
+        public var fullCentimetres: Double
+        /// Pings per reading (median).
+        public var pings: Int
+        /// Time between two readings.
+        public var pollInterval: Duration
+    }
+
+    /// A compartment's "emptied" push button (`[fill.buttons.<compartment>]`).
+    public struct ButtonLine: Sendable, Hashable {
+        public var offset: UInt32
+        public var activeLow: Bool
+        public var bias: GPIOBias
+        public var debounce: Duration
+    }
+
+    /// Per-compartment fill hardware, by compartment name; both optional.
+    public struct Fill: Sendable, Hashable {
+        public var sensors: [String: FillSensorLines] = [:]
+        public var buttons: [String: ButtonLine] = [:]
+
+        public init(sensors: [String: FillSensorLines] = [:], buttons: [String: ButtonLine] = [:]) {
+            self.sensors = sensors
+            self.buttons = buttons
+        }
+    }
+
     public struct GPIO: Sendable, Hashable {
         /// Chip name, path, number or label (labels survive renumbering: `pinctrl-rp1`).
         public var chip: String
@@ -68,6 +101,8 @@ public struct BoardProfile: Sendable, Hashable {
     public var pwm: PWM
     public var servo: Servo
     public var camera: Camera
+    /// Fill sensors and emptied buttons (none by default).
+    public var fill = Fill()
 
     // MARK: Adapter configurations
 
@@ -85,6 +120,27 @@ public struct BoardProfile: Sendable, Hashable {
             ranging: UltrasonicRanging(temperatureCelsius: temperatureCelsius),
             detector: ProximityDetector(thresholdCentimetres: lines.thresholdCentimetres),
             pingsPerReading: lines.pings)
+    }
+
+    /// The compartments' fill sensors (none when the profile has no `[fill.sensors.*]`), sorted
+    /// by compartment. `temperatureCelsius` sets the speed of sound.
+    public func fillSensorConfigurations(temperatureCelsius: Double = 20) -> [UltrasonicFillSensors.Configuration] {
+        fill.sensors.sorted { $0.key < $1.key }.map { compartment, lines in
+            UltrasonicFillSensors.Configuration(
+                compartment: compartment, chip: gpio.chip, triggerOffset: lines.trigger, echoOffset: lines.echo,
+                gauge: FillGauge(emptyCentimetres: lines.emptyCentimetres, fullCentimetres: lines.fullCentimetres,
+                                 ranging: UltrasonicRanging(temperatureCelsius: temperatureCelsius)),
+                pings: lines.pings, pollInterval: lines.pollInterval)
+        }
+    }
+
+    /// The compartments' emptied buttons (none when the profile has no `[fill.buttons.*]`),
+    /// sorted by compartment.
+    public var emptiedButtonConfigurations: [EmptiedButtons.Configuration] {
+        fill.buttons.sorted { $0.key < $1.key }.map { compartment, button in
+            EmptiedButtons.Configuration(compartment: compartment, chip: gpio.chip, offset: button.offset,
+                                         activeLow: button.activeLow, bias: button.bias, debounce: button.debounce)
+        }
     }
 
     /// The camera's configuration.

@@ -96,6 +96,26 @@ struct ProfileDocument {
             .map { String($0.dropFirst(section.count + 1)) }.sorted()
     }
 
+    /// The names of the tables one level under `section`, e.g. the compartments of
+    /// `[fill.sensors.other]` and `[fill.sensors.paper]` under `fill.sensors` (sorted). A key
+    /// directly in `section` is not a table (and stays unread, so it is reported as unknown).
+    func tables(under section: String) -> [String] {
+        let prefix = section + "."
+        var names: Set<String> = []
+        for key in entries.keys where key.hasPrefix(prefix) {
+            let rest = key.dropFirst(prefix.count)
+            if let dot = rest.firstIndex(of: ".") { names.insert(String(rest[..<dot])) }
+        }
+        return names.sorted()
+    }
+
+    /// An error at the first line of table `section` (its first key), naming the file and line.
+    func error(table section: String, _ message: String) -> HardwareError {
+        let first = entries.filter { $0.key.hasPrefix(section + ".") }.min { $0.value.line < $1.value.line }
+        guard let line = first?.value.line else { return HardwareError(.profile, "\(file): \(message)") }
+        return Self.error(file, line, message)
+    }
+
     /// - Throws: for the first key (by line) that nothing read: a typo or an unsupported setting.
     func checkAllUsed() throws(HardwareError) {
         if let (key, entry) = entries.filter({ !used.contains($0.key) }).min(by: { $0.value.line < $1.value.line }) {

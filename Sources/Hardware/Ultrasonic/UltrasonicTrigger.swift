@@ -5,8 +5,8 @@ import Logging
 /// within `ProximityDetector.thresholdCentimetres`.
 ///
 /// Wiring: trigger on an output line, echo on an input line — through a divider, the HC-SR04's echo
-/// is 5 V and the Pi's GPIO is not 5 V tolerant. Both lines are requested in `init`. `events()`
-/// pings on its own thread: a 10 µs trigger pulse, the echo's both edges with kernel timestamps,
+/// is 5 V and the Pi's GPIO is not 5 V tolerant. Both lines are requested in `init` (`HCSR04`).
+/// `events()` pings on its own thread: a 10 µs trigger pulse, the echo's both edges with kernel timestamps,
 /// `pingsPerReading` pings 60 ms apart, median, detector. Needs `/dev/gpiochipN` access (`gpio`).
 public final class UltrasonicTrigger: TriggerSource {
     public struct Configuration: Sendable, Hashable {
@@ -61,12 +61,13 @@ public final class UltrasonicTrigger: TriggerSource {
         let logger = self.logger
         BlockingThread.start(name: "ultrasonic \(configuration.source)") {
             do {
-                let (trigger, echo) = try Self.open(configuration)
+                let sensor = try Self.open(configuration)
                 var detector = configuration.detector
                 while !stop.isSet {
                     var readings: [UltrasonicRanging.Reading] = []
                     for _ in 0..<configuration.pingsPerReading where !stop.isSet {
-                        readings.append(try Self.ping(trigger: trigger, echo: echo, ranging: configuration.ranging))
+                        let ping = try sensor.ping(echoTimeout: configuration.ranging.echoTimeout)
+                        readings.append(ping.reading(configuration.ranging))
                         MonotonicClock.sleep(configuration.pingInterval)
                     }
                     let reading = configuration.ranging.median(of: readings)
@@ -83,31 +84,8 @@ public final class UltrasonicTrigger: TriggerSource {
         return stream
     }
 
-    /// One ping: trigger pulse, then the echo edges until a complete pulse or the timeout.
-    private static func ping(trigger: GPIOLine, echo: GPIOLine, ranging: UltrasonicRanging) throws(HardwareError) -> UltrasonicRanging.Reading {
-        _ = try echo.waitEdges(timeout: .zero)  // drop edges left over from an earlier ping
-        try trigger.set(true)
-        MonotonicClock.sleep(.microseconds(10))
-        try trigger.set(false)
-        let sent = MonotonicClock.now()
-        let deadline = sent + ranging.echoTimeout
-        var edges: [GPIOEdge] = []
-        while true {
-            let now = MonotonicClock.now()
-            guard now < deadline else { break }
-            edges += try echo.waitEdges(timeout: deadline - now)
-            if ranging.echoWidth(in: edges, trigger: nil) != nil { break }
-        }
-        // The echo starts ~0.5 ms after the trigger; edges timestamped before `sent` minus a
-        // margin are stale. The kernel timestamps both, so scheduling delay does not skew width.
-        return ranging.reading(edges: edges, trigger: sent - .milliseconds(1))
-    }
-
-    private static func open(_ configuration: Configuration) throws(HardwareError) -> (GPIOLine, GPIOLine) {
-        let trigger = try GPIOLine(chip: configuration.chip, offset: configuration.triggerOffset)
-        try trigger.requestOutput(consumer: configuration.consumer, initial: false)
-        let echo = try GPIOLine(chip: configuration.chip, offset: configuration.echoOffset)
-        try echo.requestBothEdges(consumer: configuration.consumer, activeLow: false, bias: .asIs)
-        return (trigger, echo)
+    private static func open(_ configuration: Configuration) throws(HardwareError) -> HCSR04 {
+        try HCSR04(chip: configuration.chip, triggerOffset: configuration.triggerOffset,
+                   echoOffset: configuration.echoOffset, consumer: configuration.consumer)
     }
 }

@@ -108,12 +108,17 @@ public final class CompiledModel {
         return UnsafePointer((file.base + s.offset).assumingMemoryBound(to: Int8.self))
     }
 
-    /// The fp32 engine, its weights used in place from the mapping.
+    /// The fp32 engine: each convolution's weights packed from the mapping (its pages dropped
+    /// once packed), biases and the head copied; nothing in the mapping is read afterwards.
     public func fp32Network() throws(InferenceError) -> Network {
         guard hasFP32 else {
             throw InferenceError(.unsupported, "\(path): compiled for int8 only (recompile with --keep-fp32 to run it in fp32)")
         }
-        return Network(plan: plan, weights: try fp32Weights(), count: parameterCount, owner: file)
+        let file = self.file
+        let weights = try fp32Weights()
+        let network = Network.packedOnly(plan, source: weights, release: { file.release($0, $1) })
+        file.release(weights, parameterCount * MemoryLayout<Float>.stride)
+        return network
     }
 
     /// The int8 engine: int8 weights packed for this CPU's kernel (each conv's mapped pages
@@ -163,6 +168,9 @@ public final class CompiledModel {
     /// As above, writing `formatVersion` into the header (tests write version-1 files with it).
     static func write(network: Network, onnxPath: String, int8: Int8Model?, keepFP32: Bool,
                       info: CompiledModelInfo, labelsTSV: String, to output: String, formatVersion: UInt32) throws(InferenceError) {
+        guard network.keepsSourceWeights else {
+            throw InferenceError(.unsupported, "\(output): the network was loaded inferenceOnly (its convolution weights were dropped); load it with inferenceOnly: false to compile it")
+        }
         let full = network.plan
         var plan = full
         if let int8, !keepFP32 { plan = full.compactedForInt8(int8Layers: Set(int8.quantization.convs.map(\.layer))) }

@@ -32,10 +32,6 @@ final class MappedFile {
     /// Drops the resident pages wholly inside [pointer, pointer + count) (they are read again
     /// from the file if touched later). Keeps peak RSS down after weights are packed.
     func release(_ pointer: UnsafeRawPointer, _ count: Int) {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (Int(bitPattern: pointer) + page - 1) / page * page
-        let end = (Int(bitPattern: pointer) + count) / page * page
-        guard end > start else { return }
-        _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED)
+        Pages.release(pointer, count)
     }
 }

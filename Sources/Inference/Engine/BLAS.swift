@@ -130,6 +130,11 @@ enum BLAS {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
     }
 
+    /// The single-threaded GEMV `sb_gemv_parallel` calls on each block of rows.
+    static let gemvKernel: sb_gemv_fn = { m, n, a, lda, x, y in
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, m, n, 1, a, lda, x, 1, 0, y, 1)
+    }
+
     /// y[m] = A[m x n] * x[n], row-major.
     @inline(__always)
     static func gemv(m: Int, n: Int, a: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {

@@ -212,7 +212,11 @@ public final class QuantizedNetwork {
                 q8.append(sb_q8_conv_plan(window: conv.window, out_channels: Int32(m), unfold: unfold ? 1 : 0,
                                           input_zp: input.zeroPoint, packed: UnsafeRawPointer(target), epilogue: ep,
                                           block_m: blockM, block_n: blockN))
-                if unfold && !inPair { scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane) }
+                // A window the kernel packs straight from the input needs no unfold buffer.
+                var window = conv.window
+                if unfold && !inPair && sb_q8_conv_implicit(kernel, &window) == 0 {
+                    scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane)
+                }
             } else {
                 index[layerIndex] = f32.count
                 var p = sb_conv_plan(window: conv.window, out_channels: Int32(conv.outChannels), unfold: unfold ? 1 : 0,

@@ -15,7 +15,8 @@ struct NetworkBuilder {
         case constant(ONNXTensor)
     }
 
-    private let graph: ONNXGraph
+    /// The graph being built; its initializers move into `values` when the build starts.
+    private var graph: ONNXGraph
     private let path: String
     private var layers: [Layer] = []
     private var shapes: [ActivationShape] = []
@@ -29,12 +30,15 @@ struct NetworkBuilder {
     /// Number of activations that existed before the node being added.
     private var nodeStart = 0
 
-    init(graph: ONNXGraph, path: String) {
+    init(graph: consuming ONNXGraph, path: String) {
         self.graph = graph
         self.path = path
     }
 
-    static func build(_ graph: ONNXGraph, path: String) throws(InferenceError) -> NetworkPlan {
+    /// Builds the plan. Takes `graph` over so that each initializer's converted values can be
+    /// freed as soon as the last node reading them is built (they live on in the plan's
+    /// parameters): converted initializers and parameters together stay about one model's size.
+    static func build(_ graph: consuming ONNXGraph, path: String) throws(InferenceError) -> NetworkPlan {
         var builder = NetworkBuilder(graph: graph, path: path)
         return try builder.run()
     }
@@ -42,7 +46,18 @@ struct NetworkBuilder {
     private mutating func run() throws(InferenceError) -> NetworkPlan {
         for node in graph.nodes { for name in node.inputs where !name.isEmpty { uses[name, default: 0] += 1 } }
         for name in graph.outputs { uses[name, default: 0] += 1 }
+        // Room for every parameter up front, so the arena is never copied while growing: the
+        // float initializers, plus per node an output channel count (a bias made up for a
+        // convolution without one) and alignment padding. Unused capacity is never touched.
+        var capacity = 0
+        for tensor in graph.initializers.values { capacity += tensor.floats?.count ?? 0 }
+        for node in graph.nodes {
+            capacity += 3 * 16 + (node.inputs.count > 1 ? (graph.initializers[node.inputs[1]]?.shape.max() ?? 0) : 0)
+        }
+        parameters.reserveCapacity(capacity)
         for (name, tensor) in graph.initializers { values[name] = .constant(tensor) }
+        graph.initializers = [:]
+        var pendingReads = uses
 
         guard graph.inputs.count == 1, let input = graph.inputs.first else {
             throw InferenceError(.unsupported, "\(path): the graph has \(graph.inputs.count) non-constant inputs \(graph.inputs.map(\.name)); the engine runs single-input image models")
@@ -57,6 +72,10 @@ struct NetworkBuilder {
             }
             nodeStart = shapes.count
             try add(node)
+            for name in node.inputs where !name.isEmpty {
+                pendingReads[name, default: 0] -= 1
+                if pendingReads[name] == 0, case .constant? = values[name] { values[name] = nil }
+            }
         }
 
         guard let outputName = graph.outputs.first, let outputValue = values[outputName] else {

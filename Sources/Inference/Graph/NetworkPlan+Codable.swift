@@ -157,18 +157,38 @@ extension NetworkPlan {
     /// fp32, the head), with every slice renumbered into the smaller arena; int8 convs' weight
     /// slices become empty.
     func compactedForInt8(int8Layers: Set<Int>) -> NetworkPlan {
-        var arena: [Float] = []
+        compacted(droppingWeightsOf: int8Layers)
+    }
+
+    /// This plan without the weights of the convolutions at `convLayers` (their slices become
+    /// empty), every other slice renumbered into a smaller arena (16-float aligned, as built).
+    func compacted(droppingWeightsOf convLayers: Set<Int>) -> NetworkPlan {
+        var (copy, count, moves) = compactLayout(droppingWeightsOf: convLayers)
+        var arena = [Float](repeating: 0, count: count)
+        for move in moves { arena[move.to..<move.to + move.count] = parameters[move.from..<move.from + move.count] }
+        copy.parameters = arena
+        return copy
+    }
+
+    /// The layout of `compacted(droppingWeightsOf:)` without building the arena: the renumbered
+    /// plan (with no parameters), the arena's size in floats, and the runs of floats to copy
+    /// into it from this plan's arena (zeros elsewhere). Reads no parameter.
+    func compactLayout(droppingWeightsOf convLayers: Set<Int>) -> (plan: NetworkPlan, count: Int, moves: [(from: Int, to: Int, count: Int)]) {
+        var count = 0
+        var moves: [(from: Int, to: Int, count: Int)] = []
         func keep(_ s: ParameterSlice) -> ParameterSlice {
-            while arena.count % 16 != 0 { arena.append(0) }
-            let slice = ParameterSlice(offset: arena.count, count: s.count)
-            arena.append(contentsOf: parameters[s.offset..<s.offset + s.count])
+            count = (count + 15) / 16 * 16
+            let slice = ParameterSlice(offset: count, count: s.count)
+            moves.append((s.offset, count, s.count))
+            count += s.count
             return slice
         }
         var copy = self
+        copy.parameters = []
         copy.layers = layers.enumerated().map { index, layer in
             switch layer {
             case .conv(var c):
-                c.weights = int8Layers.contains(index) ? ParameterSlice(offset: 0, count: 0) : keep(c.weights)
+                c.weights = convLayers.contains(index) ? ParameterSlice(offset: 0, count: 0) : keep(c.weights)
                 c.bias = keep(c.bias)
                 return .conv(c)
             case .dense(var d):
@@ -181,8 +201,6 @@ extension NetworkPlan {
                 return layer
             }
         }
-        while arena.count % 16 != 0 { arena.append(0) }
-        copy.parameters = arena
-        return copy
+        return (copy, (count + 15) / 16 * 16, moves)
     }
 }

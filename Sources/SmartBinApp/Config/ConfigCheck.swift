@@ -1,4 +1,5 @@
 import Foundation
+import Hardware
 
 /// `smartbin config check FILE`: the loader's strict parse, then what the loader cannot know —
 /// that the files the config names exist, are readable and are not too open.
@@ -23,7 +24,7 @@ public enum ConfigCheck {
     /// Checks the config at `path`.
     /// - Parameter resolveBoard: finds a board profile by name (throws when there is none).
     /// - Returns: the findings; no `.error` finding means the config is usable.
-    public static func check(path: String, resolveBoard: (String) throws -> Void = { _ = try HardwareBin.profile(named: $0) }) -> [Finding] {
+    public static func check(path: String, resolveBoard: (String) throws -> BoardProfile = { try HardwareBin.profile(named: $0) }) -> [Finding] {
         let config: SmartBinConfig
         do { config = try ConfigLoader.load(path: path) } catch {
             // The loader stops at the first problem; its message already names file:line and key.
@@ -52,8 +53,20 @@ public enum ConfigCheck {
             }
         }
 
-        do { try resolveBoard(config.bin.board) } catch {
+        do {
+            let profile = try resolveBoard(config.bin.board)
+            // With [flap] in the config, its compartments replace the profile's.
+            if config.flapAnglesFromConfig {
+                for problem in HardwareBin.fillWiringProblems(profile, compartments: config.controller.flap.angles.keys) {
+                    add(.error, "flap", "angles", problem)
+                }
+            }
+        } catch {
             add(.error, "bin", "board", "\(error)")
+        }
+        if config.mqtt.homeAssistantDiscovery, config.controller.fill.capacity == nil, config.controller.fill.capacities.isEmpty,
+           let profile = try? resolveBoard(config.bin.board), profile.fill.sensors.isEmpty {
+            add(.warning, "mqtt", "home_assistant_discovery", "no compartment has a fill estimate (no fill.capacity, no fill sensor in board profile '\(profile.name)'): Home Assistant gets no sensors")
         }
 
         let dataDirectory = config.storage.dataDirectory ?? "/var/lib/smartbin"

@@ -10,7 +10,8 @@ public enum ConfigLoader {
         "bin": ["id", "fleet", "board"],
         "model": ["path", "labels", "preset", "threads"],
         "mqtt": ["host", "port", "client_id", "username", "password_file", "topic_prefix", "keepalive_s",
-                 "tls", "ca_file", "cert_file", "key_file", "tls_version"],
+                 "tls", "ca_file", "cert_file", "key_file", "tls_version", "home_assistant_discovery",
+                 "home_assistant_prefix"],
         "routing": ["confidence_threshold", "fallback_bin"],
         "timing": ["debounce_ms", "settle_ms", "dwell_ms"],
         "timeouts": ["capture_ms", "classify_ms", "actuate_ms", "record_ms"],
@@ -80,6 +81,14 @@ public enum ConfigLoader {
                 config.mqtt.certFile = try reader.string("cert_file")
                 config.mqtt.keyFile = try reader.string("key_file")
                 config.mqtt.tlsVersion = try reader.string("tls_version", oneOf: ["tlsv1.2", "tlsv1.3"]) ?? config.mqtt.tlsVersion
+                config.mqtt.homeAssistantDiscovery = try reader.bool("home_assistant_discovery") ?? config.mqtt.homeAssistantDiscovery
+                if let prefix = try reader.string("home_assistant_prefix") {
+                    guard !prefix.isEmpty, !prefix.hasPrefix("/"), !prefix.hasSuffix("/"),
+                          !prefix.contains(where: { "#+".contains($0) }) else {
+                        throw reader.problem("home_assistant_prefix", "'\(prefix)' must be a topic prefix without '#', '+' or a leading or trailing '/'")
+                    }
+                    config.mqtt.homeAssistantPrefix = prefix
+                }
             case "routing":
                 config.controller.routing.confidenceThreshold = try reader.double("confidence_threshold", range: 0...1) ?? config.controller.routing.confidenceThreshold
                 config.controller.routing.fallbackBin = try reader.string("fallback_bin") ?? config.controller.routing.fallbackBin

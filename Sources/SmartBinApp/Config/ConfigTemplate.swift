@@ -40,6 +40,9 @@ public enum ConfigTemplate {
     # cert_file = "/etc/smartbin/bin.crt"            # no default (client certificate)
     # key_file = "/etc/smartbin/bin.key"             # no default (its key; chmod 600)
     # tls_version = "tlsv1.2"        # tlsv1.2 or tlsv1.3
+    # home_assistant_discovery = false  # retained Home Assistant discovery configs: one sensor per
+    #                                # compartment with a fill estimate, published on every connect
+    # home_assistant_prefix = "homeassistant"      # Home Assistant's discovery prefix
 
     [routing]
     # confidence_threshold = 0.6     # below this the item goes to fallback_bin, 0...1
@@ -74,7 +77,8 @@ public enum ConfigTemplate {
 
     [fill]
     # Fill levels and pick-up alerts (on smartbin/<fleet>/<bin_id>/alert). Without a capacity (or a
-    # fill sensor in the board profile) no level is estimated.
+    # fill sensor in the board profile) no level is estimated. Fill sensors and "emptied" buttons are
+    # wiring: the board profile's [fill.sensors.<compartment>] and [fill.buttons.<compartment>].
     # capacity = 40                  # items every compartment holds; no default
     # capacities = { recyclable = 60, other = 40 }   # per compartment, overrides capacity; no default
     # nearly_full = 0.8              # alert thresholds, 0...1

@@ -22,6 +22,8 @@ import BinCore
 /// | `mqtt.tls` | bool | false |
 /// | `mqtt.ca_file`, `mqtt.cert_file`, `mqtt.key_file` | string | none |
 /// | `mqtt.tls_version` | string | `tlsv1.2` |
+/// | `mqtt.home_assistant_discovery` | bool | false (retained Home Assistant discovery configs, one sensor per tracked compartment's fill level) |
+/// | `mqtt.home_assistant_prefix` | string | `homeassistant` (Home Assistant's discovery prefix) |
 /// | `routing.confidence_threshold` | float | 0.6 |
 /// | `routing.fallback_bin` | string | `other` |
 /// | `timing.debounce_ms`, `timing.settle_ms`, `timing.dwell_ms` | integer | 50, 300, 800 |
@@ -69,6 +71,9 @@ public struct SmartBinConfig: Sendable {
         public var certFile: String?
         public var keyFile: String?
         public var tlsVersion = "tlsv1.2"
+        /// Publish Home Assistant discovery configs for the fill levels on every connect.
+        public var homeAssistantDiscovery = false
+        public var homeAssistantPrefix = "homeassistant"
     }
 
     public struct Storage: Sendable {

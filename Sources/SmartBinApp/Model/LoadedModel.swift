@@ -49,7 +49,7 @@ public final class LoadedModel: @unchecked Sendable {
             if precision == "int8" {
                 throw AppError("\(path): int8 needs a compiled model: smartbin model compile \(path) --int8 --calibrate DIR -o MODEL.sbm")
             }
-            network = .fp32(try Network.load(onnx: path))
+            network = .fp32(try Network.load(onnx: path, inferenceOnly: true))
         }
         network.setThreads(threads)
         let shape = network.inputShape

@@ -15,12 +15,19 @@ public struct BinRuntime: Sendable {
         public var flap: any Flap
         /// Called after each event was made durable.
         public var onRecorded: @Sendable (BinEvent) -> Void
+        /// Fill hardware: the ultrasonic sensors above the compartments, the emptied buttons.
+        public var fillSensors: [any FillSensor]
+        /// The compartments a fill sensor measures (for Home Assistant discovery).
+        public var measuredCompartments: Set<String>
 
         public init(triggers: any TriggerSource, frames: any FrameSource, flap: any Flap,
+                    fillSensors: [any FillSensor] = [], measuredCompartments: Set<String> = [],
                     onRecorded: @escaping @Sendable (BinEvent) -> Void = { _ in }) {
             self.triggers = triggers
             self.frames = frames
             self.flap = flap
+            self.fillSensors = fillSensors
+            self.measuredCompartments = measuredCompartments
             self.onRecorded = onRecorded
         }
     }
@@ -111,6 +118,15 @@ public struct BinRuntime: Sendable {
             .init(service: FillCommandService(controller: controller, client: publisher.client, layout: layout, logger: logger),
                   successTerminationBehavior: .gracefullyShutdownGroup),
         ]
+        if !parts.fillSensors.isEmpty {
+            services.append(.init(service: FillSensorService(controller: controller, sensors: parts.fillSensors, logger: logger),
+                                  successTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        if config.mqtt.homeAssistantDiscovery {
+            let messages = homeAssistantDiscovery(layout: layout, measured: parts.measuredCompartments)
+            services.append(.init(service: HomeAssistantDiscoveryService(client: publisher.client, messages: messages, logger: logger),
+                                  successTerminationBehavior: .gracefullyShutdownGroup))
+        }
         if let notify = SystemdNotifyService.fromEnvironment(logger: logger) {
             services.append(.init(service: notify, successTerminationBehavior: .gracefullyShutdownGroup))
         }
@@ -119,6 +135,18 @@ public struct BinRuntime: Sendable {
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         return await publisher.pendingCount
+    }
+}
+
+extension BinRuntime {
+    /// The Home Assistant discovery messages: a sensor for every compartment with a fill estimate
+    /// (a capacity, or a sensor in `measured`), a removal for the others.
+    func homeAssistantDiscovery(layout: TopicLayout, measured: Set<String>) -> [HomeAssistantDiscovery.Message] {
+        let compartments = Set(config.controller.flap.angles.keys)
+        let tracked = compartments.filter { config.controller.fill.capacity(of: $0) != nil || measured.contains($0) }
+        return HomeAssistantDiscovery(prefix: config.mqtt.homeAssistantPrefix, layout: layout,
+                                      firmware: SmartBinApp.firmwareVersion)
+            .messages(tracked: tracked, untracked: compartments.subtracting(tracked))
     }
 }
 

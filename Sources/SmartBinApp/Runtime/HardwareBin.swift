@@ -55,9 +55,37 @@ public struct HardwareBin {
                                     convertYUYV: Self.convertYUYV, logger: logger)
         defer { camera.stop() }
         let flap = SysfsPWMFlap(profile.flapConfiguration(), clock: ContinuousClock())
+        if let problem = Self.fillWiringProblems(profile, compartments: config.controller.flap.angles.keys).first {
+            throw AppError(problem)
+        }
+        var fillSensors: [any FillSensor] = []
+        let sensors = profile.fillSensorConfigurations()
+        if !sensors.isEmpty { fillSensors.append(UltrasonicFillSensors(sensors, logger: logger)) }
+        let buttons = profile.emptiedButtonConfigurations
+        if !buttons.isEmpty { fillSensors.append(EmptiedButtons(buttons, logger: logger)) }
+        for sensor in sensors {
+            logger.info("fill sensor", metadata: ["compartment": "\(sensor.compartment)", "lines": "\(sensor.lines)",
+                                                  "poll": "\(sensor.pollInterval)"])
+        }
+        for button in buttons {
+            logger.info("emptied button", metadata: ["compartment": "\(button.compartment)", "line": "\(button.line)"])
+        }
         let runtime = BinRuntime(config: config, dataDirectory: config.storage.dataDirectory ?? "/var/lib/smartbin", logger: logger)
-        return try await runtime.run(.init(triggers: MergedTriggerSource(sources), frames: camera, flap: flap),
+        return try await runtime.run(.init(triggers: MergedTriggerSource(sources), frames: camera, flap: flap,
+                                           fillSensors: fillSensors, measuredCompartments: Set(sensors.map(\.compartment))),
                                      stopWhenTriggersEnd: false)
+    }
+
+    /// Fill sensors and emptied buttons of `profile` whose compartment the bin does not have
+    /// (the profile checks its own `[servo.angles]`; a config's `[flap]` may name others).
+    public static func fillWiringProblems(_ profile: BoardProfile, compartments: some Collection<String>) -> [String] {
+        let known = Set(compartments)
+        let have = known.sorted().joined(separator: ", ")
+        return profile.fill.sensors.keys.sorted().filter { !known.contains($0) }.map {
+            "board profile '\(profile.name)': [fill.sensors.\($0)] names no compartment of this bin (have: \(have))"
+        } + profile.fill.buttons.keys.sorted().filter { !known.contains($0) }.map {
+            "board profile '\(profile.name)': [fill.buttons.\($0)] names no compartment of this bin (have: \(have))"
+        }
     }
 }
 

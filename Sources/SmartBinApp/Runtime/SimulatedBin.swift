@@ -45,8 +45,16 @@ public struct SimulatedBin {
         let frames = try frameSource()
         let pacer = PacedTriggerSource(items: options.items, rate: options.rate ?? config.simulation.rate, seed: options.seed)
         let triggers: any TriggerSource
+        var fillSensors: [any FillSensor] = []
+        var measured: Set<String> = []
         if let script = options.script ?? config.simulation.script {
-            triggers = try ScriptedTriggerSource(contentsOfFile: script, clock: clock)
+            let scripted = try ScriptedTriggerSource(contentsOfFile: script, clock: clock)
+            triggers = scripted
+            // The script's `level` and `button` steps stand in for the fill sensors and buttons.
+            if scripted.steps.contains(where: { if case .fill = $0.step { true } else { false } }) {
+                fillSensors = [scripted]
+                measured = scripted.measuredCompartments
+            }
         } else if options.keyboard {
             print("keyboard: Enter or 'o' drops an item, 'b' breaks the beam, 'q' quits")
             triggers = KeyboardTriggerSource()
@@ -55,6 +63,7 @@ public struct SimulatedBin {
         }
         let parts = BinRuntime.Parts(triggers: triggers, frames: frames,
                                      flap: LoggingFlap(logger: logger, clock: clock, homeDegrees: config.controller.flap.homeDegrees),
+                                     fillSensors: fillSensors, measuredCompartments: measured,
                                      onRecorded: { _ in pacer.itemFinished() })
         let runtime = BinRuntime(config: config, dataDirectory: options.dataDirectory ?? config.storage.dataDirectory
                                     ?? (NSTemporaryDirectory() + "smartbin-sim-" + config.bin.id),

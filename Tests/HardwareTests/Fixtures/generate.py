@@ -5,6 +5,10 @@
   `<rising|falling> <CLOCK_MONOTONIC ns>` lines. Synthetic, in the format the adapter records,
   modelled on typical micro-switch bounce (a handful of bounces within ~2 ms).
 - hcsr04_pings.edges: synthetic HC-SR04 echo edges for several pings; `ping <trigger ns>` starts each.
+- hcsr04_fill.edges / hcsr04_fill_poll.edges: an HC-SR04 above a compartment, readings of five
+  pings each (see below).
+- button_presses.edges: an "emptied" push button (to GND, active low; logical edges): a bouncy
+  press, a 3 ms spike, a double click, a clean press.
 - bars_16x8.yuyv / bars_16x8_stride40.yuyv: YUYV colour bars (white, red, green, blue, 4 px
   each), tight rows and rows padded to 40 bytes, BT.601 limited range.
 """
@@ -82,3 +86,46 @@ for n, series in enumerate(readings):
         t += 60_000_000
     t += 1_000_000_000
 open("hcsr04_fill.edges", "w").write("\n".join(fill) + "\n")
+
+# hcsr04_fill_poll.edges: what the fill poller reads from one compartment (floor at 60 cm, full
+# at 10 cm) over ten polls 30 s apart: filling, a stray reading, a sensor gone quiet, filling up,
+# then emptied (two readings near the floor).
+poll = ["# HC-SR04 fill poller: 'reading <n>' starts a poll of 5 pings; 'ping <ns>' = end of trigger"]
+polls = [
+    [45.0, 45.1, 44.9, 45.0, 45.2],      # 30 %
+    [42.0, 41.9, 42.1, 42.0, 42.0],      # 36 %
+    [15.0, 15.1, 14.9, 15.0, 15.0],      # 90 %: a jump (something under the sensor), not confirmed
+    [41.0, 41.1, 40.9, None, 41.0],      # 38 %
+    [None] * 5,                          # no echo at all
+    [None] * 5,                          # still none
+    [14.0, 14.1, 13.9, 14.0, 14.0],      # 92 %: a jump after a lot went in
+    [13.5, 13.6, 13.4, 13.5, 13.5],      # 93 %: confirms it
+    [58.0, 58.1, 57.9, 58.0, 58.0],      # 4 %: emptied? a jump
+    [58.5, 58.4, 58.6, 58.5, 58.5],      # 3 %: confirmed: a sharp drop
+]
+t = 100 * ns
+for n, series in enumerate(polls):
+    poll.append(f"reading {n + 1}")
+    for i, d in enumerate(series):
+        trig = t + i * 60_000_000
+        poll.append(f"ping {trig}")
+        if d is not None:
+            rise = trig + 460_000
+            poll += [f"rising {rise}", f"falling {rise + width_ns(d)}"]
+    t += 30 * ns
+open("hcsr04_fill_poll.edges", "w").write("\n".join(poll) + "\n")
+
+# button_presses.edges: logical edges (rising = pressed) of an emptied button.
+button = ["# emptied button to GND, active low with pull-up; logical edges (rising = pressed); ns"]
+t = 1 * ns
+# a press with contact bounce, held 250 ms, released with bounce
+for kind, dt in [("rising", 0), ("falling", 200_000), ("rising", 450_000), ("falling", 900_000), ("rising", 1_300_000),
+                 ("falling", 250_000_000), ("rising", 250_300_000), ("falling", 250_700_000)]:
+    button.append(f"{kind} {t + dt}")
+t = 3 * ns  # a 3 ms spike: no press
+button += [f"rising {t}", f"falling {t + 3_000_000}"]
+t = 5 * ns  # a double click: one press
+button += [f"rising {t}", f"falling {t + 150_000_000}", f"rising {t + 600_000_000}", f"falling {t + 750_000_000}"]
+t = 8 * ns  # a clean press
+button += [f"rising {t}", f"falling {t + 200_000_000}"]
+open("button_presses.edges", "w").write("\n".join(button) + "\n")
