@@ -53,3 +53,52 @@ uint32_t sb_crc32(uint32_t crc, const void *data, size_t size) {
     while (size--) c = table[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
     return ~c;
 }
+
+// Sums of every unfold row (sb_im2col's row c*k_h*k_w + ky*k_w + kx) over the output
+// positions, without building the columns: for each channel and tap, the sum of the input
+// pixels that tap reads (padding reads zero). Adds into `sums` [channels*k_h*k_w].
+void sb_unfold_row_sums(const float *src, const sb_window *g, double *sums) {
+    const int32_t plane = g->in_h * g->in_w;
+    for (int32_t c = 0; c < g->channels; c++) {
+        const float *x = src + (size_t)c * plane;
+        for (int32_t ky = 0; ky < g->k_h; ky++)
+            for (int32_t kx = 0; kx < g->k_w; kx++) {
+                double s = 0;
+                for (int32_t oy = 0; oy < g->out_h; oy++) {
+                    const int32_t iy = oy * g->stride_h + ky - g->pad_top;
+                    if (iy < 0 || iy >= g->in_h) continue;
+                    const float *row = x + (size_t)iy * g->in_w;
+                    float r = 0;
+                    for (int32_t ox = 0; ox < g->out_w; ox++) {
+                        const int32_t ix = ox * g->stride_w + kx - g->pad_left;
+                        if (ix >= 0 && ix < g->in_w) r += row[ix];
+                    }
+                    s += r;
+                }
+                sums[((size_t)c * g->k_h + ky) * g->k_w + kx] += s;
+            }
+    }
+}
+
+void sb_unfold_row_sums_u8(const uint8_t *src, const sb_window *g, int32_t zero_point, double *sums) {
+    const int32_t plane = g->in_h * g->in_w;
+    for (int32_t c = 0; c < g->channels; c++) {
+        const uint8_t *x = src + (size_t)c * plane;
+        for (int32_t ky = 0; ky < g->k_h; ky++)
+            for (int32_t kx = 0; kx < g->k_w; kx++) {
+                int64_t s = 0;
+                for (int32_t oy = 0; oy < g->out_h; oy++) {
+                    const int32_t iy = oy * g->stride_h + ky - g->pad_top;
+                    if (iy < 0 || iy >= g->in_h) continue;
+                    const uint8_t *row = x + (size_t)iy * g->in_w;
+                    int32_t r = 0;
+                    for (int32_t ox = 0; ox < g->out_w; ox++) {
+                        const int32_t ix = ox * g->stride_w + kx - g->pad_left;
+                        if (ix >= 0 && ix < g->in_w) r += (int32_t)row[ix] - zero_point;
+                    }
+                    s += r;
+                }
+                sums[((size_t)c * g->k_h + ky) * g->k_w + kx] += (double)s;
+            }
+    }
+}

@@ -90,4 +90,42 @@ import Testing
             #expect(message?.contains(part) == true, "flip at \(at): \(message ?? "accepted")")
         }
     }
+
+    /// Format 2 (int32 biases after bias correction, projections added in fp32) is what compile
+    /// writes; a format-1 file (quantised projections, no stored biases) still loads and runs as
+    /// it did; an unknown version is refused naming the version and what this firmware reads.
+    @Test func formatVersionsOneAndTwoLoadOthersAreRefused() throws {
+        let path = try Paths.model("tiny-v1.5-torch-6.onnx")
+        let network = try Network.load(onnx: path)
+        let calibration = Self.inputs(network, 3, seed: 21)
+        let dir = try Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+
+        let current = try Int8Calibration.quantize(network: network, inputs: calibration, candidates: [.minMax])
+        #expect(current.quantization.calibration.biasCorrection == true)
+        #expect(current.quantization.convs.allSatisfy { $0.bias != nil })
+        let pairs = Quantizer.projectionPairs(network.plan, int8Layers: Set(current.quantization.convs.map(\.layer)))
+        #expect(!pairs.isEmpty && pairs.allSatisfy { current.quantization.activations[$0.shortcutOutput] == nil })
+        try CompiledModel.write(network: network, onnxPath: path, int8: current, keepFP32: false, info: Self.info(), labelsTSV: "", to: dir + "/v2.sbm")
+        let v2 = try CompiledModel(path: dir + "/v2.sbm")
+        #expect(v2.formatVersion == 2)
+        let x = Self.inputs(network, 1, seed: 22)[0]
+        #expect(try v2.int8Network().forward(x) == network.int8Network(current).forward(x))
+
+        // What format 1 held: every conv output quantised, no int32 biases, no corrections.
+        let statistics = try CalibrationStatistics.collect(network: network, count: calibration.count) { calibration[$0] }
+        var old = try network.quantize(statistics: statistics, method: .minMax, firstConvFP32: true, quantizeProjections: true)
+        for i in old.quantization.convs.indices { old.quantization.convs[i].bias = nil }
+        try CompiledModel.write(network: network, onnxPath: path, int8: old, keepFP32: false, info: Self.info(), labelsTSV: "",
+                                to: dir + "/v1.sbm", formatVersion: 1)
+        let v1 = try CompiledModel(path: dir + "/v1.sbm")
+        #expect(v1.formatVersion == 1)
+        let y = try v1.int8Network().forward(x), reference = try network.forward(x)
+        #expect(Int8Calibration.cosine(y, reference) > 0.9, "a format-1 file runs (cosine \(Int8Calibration.cosine(y, reference)))")
+
+        try CompiledModel.write(network: network, onnxPath: path, int8: current, keepFP32: false, info: Self.info(), labelsTSV: "",
+                                to: dir + "/v3.sbm", formatVersion: 3)
+        let error = #expect(throws: InferenceError.self) { try CompiledModel(path: dir + "/v3.sbm") }
+        #expect(error?.message.contains("format version 3 at offset 8; this firmware reads versions 1–2") == true, "\(error?.message ?? "")")
+    }
 }

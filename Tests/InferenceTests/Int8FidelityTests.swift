@@ -38,27 +38,12 @@ import Testing
         return try paths.map { pre.tensor(from: try JPEG.decode(contentsOf: $0)) }
     }
 
-    @Test func perLayerDiagnostic() throws {
-        guard ProcessInfo.processInfo.environment["SMARTBIN_FIDELITY_LAYERS"] != nil, let photos = Self.photos() else { return }
-        let network = try Network.load(onnx: try Paths.model("resnet50-v1-keras-6.onnx"))
-        let all = try Self.tensors(Array(photos.prefix(12)), preset: .caffe)
-        let stats = try CalibrationStatistics.collect(network: network, count: 6) { all[$0 * 2] }
-        let q = try network.int8Network(try network.quantize(statistics: stats, method: .mse, firstConvFP32: true))
-        var reference: [Int: [Float]] = [:]
-        try network.forward(all[1]) { id, values in reference[id] = Array(values) }
-        try q.forward(all[1]) { id, values in
-            let r = reference[id]!
-            let err = zip(r, values).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +)
-            let sig = r.map { Double($0) * Double($0) }.reduce(0, +)
-            print("LAYER \(id) \(network.plan.shapes[id]) cos \(Self.cosine(r, values)) sqnr_db \(10 * log10(sig / max(err, 1e-30)))")
-        }
-    }
-
-    /// Calibrates on every other photo (choosing the range method as `smartbin model compile`
-    /// does) and compares logits (the input of a final Softmax) on the photos not used for
-    /// calibration. Measured bounds, see README "int8 and compiled models": the per-image 0.99
-    /// target holds on average but not for every photo of the synthetic 6-class Keras model.
-    @Test(arguments: [("resnet50-v1.5-torch-1000.onnx", ChannelPreset.torch, 0.98), ("resnet50-v1-keras-6.onnx", ChannelPreset.caffe, 0.98)])
+    /// Calibrates on every other photo (choosing the range method, correcting biases and adding
+    /// projection shortcuts in fp32 as `smartbin model compile` does) and compares logits (the
+    /// input of a final Softmax) on the photos not used for calibration: cosine ≥ 0.99 for every
+    /// photo (README "int8 and compiled models" has the numbers; where the error comes from is
+    /// `Int8DiagnosticTests`).
+    @Test(arguments: [("resnet50-v1.5-torch-1000.onnx", ChannelPreset.torch, 0.99), ("resnet50-v1-keras-6.onnx", ChannelPreset.caffe, 0.99)])
     func int8LogitsFollowFP32OnTrashNetPhotos(model: String, preset: ChannelPreset, minimumCosine: Double) throws {
         guard let photos = Self.photos() else {
             print("Int8FidelityTests: no TrashNet photos (set SMARTBIN_SHARED_DATA); skipped")
@@ -77,9 +62,9 @@ import Testing
             if Int8Calibration.argmax(a) == Int8Calibration.argmax(b) { agree += 1 }
         }
         let mean = cosines.reduce(0, +) / Double(cosines.count)
-        print("FIDELITY \(model) ranges \(int8.quantization.calibration.method): held-out \(heldOut.count) photos, cosine min \(cosines.min()!) mean \(mean), top-1 agreement \(Double(agree) / Double(heldOut.count))")
+        print("FIDELITY \(model) ranges \(int8.quantization.calibration.method): held-out \(heldOut.count) photos, cosine min \(cosines.min()!) median \(Int8Calibration.median(cosines)) mean \(mean), top-1 agreement \(Double(agree) / Double(heldOut.count))")
         for c in int8.quantization.calibration.candidates {
-            print("FIDELITY \(model) candidate \(c.method) (calibration photos): min \(c.minCosine) mean \(c.meanCosine) top1 \(c.top1Agreement)")
+            print("FIDELITY \(model) candidate \(c.method) (calibration photos): min \(c.minCosine) median \(c.medianCosine ?? .nan) mean \(c.meanCosine) top1 \(c.top1Agreement)")
         }
         #expect(mean >= 0.99, "\(model): mean cosine \(mean) < 0.99")
         #expect(cosines.min()! >= minimumCosine, "\(model): min cosine \(cosines.min()!) < \(minimumCosine)")

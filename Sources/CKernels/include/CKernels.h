@@ -8,3 +8,4 @@
 #include "sb_winograd.h"
 #include "sb_peak.h"
 #include "sb_sgemm.h"
+#include "sb_u8_pair.h"

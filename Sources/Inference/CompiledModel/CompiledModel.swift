@@ -34,6 +34,8 @@ public final class CompiledModel {
     public let labelsTSV: String
     public let sections: [ModelFile.Section]
     public let quantization: QuantizationPlan?
+    /// The file's format version (`ModelFile.readableVersions`).
+    public let formatVersion: Int
     let plan: NetworkPlan
     private let parameterCount: Int
     private let file: MappedFile
@@ -50,6 +52,7 @@ public final class CompiledModel {
         self.file = file
         let all = try ModelFile.sections(of: file)
         sections = all
+        formatVersion = Int(file.base.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian)
         func section(_ name: String, required: Bool = true) throws(InferenceError) -> ModelFile.Section? {
             let found = all.first { $0.name == name }
             if found == nil, required { throw InferenceError(.malformedModel, "\(path): the file has no '\(name)' section") }
@@ -88,6 +91,21 @@ public final class CompiledModel {
         }
         // The mapping is read-only; the engines only read weights, never write them.
         return UnsafeMutablePointer(mutating: (file.base + s.offset).assumingMemoryBound(to: Float.self))
+    }
+
+    /// The fp32 parameter arena (biases, the head, fp32 convolutions; every weight with
+    /// `--keep-fp32`), in place in the mapping.
+    func fp32Parameters() throws(InferenceError) -> UnsafePointer<Float> { UnsafePointer(try fp32Weights()) }
+
+    /// The unpacked int8 weight arena, in place in the mapping.
+    func int8WeightsPointer() throws(InferenceError) -> UnsafePointer<Int8> {
+        guard let quantization, let s = sections.first(where: { $0.name == "weights.int8" }) else {
+            throw InferenceError(.unsupported, "\(path): the file has no int8 weights (compile with --int8 --calibrate DIR)")
+        }
+        guard s.size >= quantization.int8Count else {
+            throw InferenceError(.malformedModel, "\(path): section 'weights.int8' (offset \(s.offset)) holds \(s.size) bytes; the quantisation needs \(quantization.int8Count)")
+        }
+        return UnsafePointer((file.base + s.offset).assumingMemoryBound(to: Int8.self))
     }
 
     /// The fp32 engine: each convolution's weights packed from the mapping (its pages dropped
@@ -129,6 +147,8 @@ public final class CompiledModel {
             }
             if let q = quantization?.activations[layer.output] {
                 text += String(format: " u8 scale %.5g zp %d", q.scale, q.zeroPoint)
+            } else if case .conv = layer, quantization?.convs.contains(where: { $0.layer == index }) == true {
+                text += " fp32, added before the next requantisation"
             }
             return text
         }
@@ -141,6 +161,13 @@ public final class CompiledModel {
     /// - Throws: `InferenceError` when the file cannot be written.
     public static func write(network: Network, onnxPath: String, int8: Int8Model?, keepFP32: Bool,
                              info: CompiledModelInfo, labelsTSV: String, to output: String) throws(InferenceError) {
+        try write(network: network, onnxPath: onnxPath, int8: int8, keepFP32: keepFP32, info: info, labelsTSV: labelsTSV,
+                  to: output, formatVersion: ModelFile.version)
+    }
+
+    /// As above, writing `formatVersion` into the header (tests write version-1 files with it).
+    static func write(network: Network, onnxPath: String, int8: Int8Model?, keepFP32: Bool,
+                      info: CompiledModelInfo, labelsTSV: String, to output: String, formatVersion: UInt32) throws(InferenceError) {
         guard network.keepsSourceWeights else {
             throw InferenceError(.unsupported, "\(output): the network was loaded inferenceOnly (its convolution weights were dropped); load it with inferenceOnly: false to compile it")
         }
@@ -162,6 +189,6 @@ public final class CompiledModel {
         }
         sections.append(("weights.fp32", plan.parameters.withUnsafeBytes { Data($0) }))
         if let int8 { sections.append(("weights.int8", int8.weights.withUnsafeBytes { Data($0) })) }
-        try ModelFile.write(sections, to: output)
+        try ModelFile.write(sections, to: output, version: formatVersion)
     }
 }

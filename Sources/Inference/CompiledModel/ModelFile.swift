@@ -1,12 +1,12 @@
 import CKernels
 import Foundation
 
-/// The layout of a compiled model file (`.sbm`), version 1. All integers little-endian.
+/// The layout of a compiled model file (`.sbm`), version 2. All integers little-endian.
 ///
 /// ```
 /// offset 0    header, 64 bytes
 ///             0  magic "SBMODEL\0"        8 bytes
-///             8  format version (1)       u32
+///             8  format version (2)       u32
 ///             12 section count            u32
 ///             16 file size                u64
 ///             24 CRC-32 of the table      u32
@@ -27,9 +27,18 @@ import Foundation
 /// [outChannels, reduction] row-major per conv), `quant` (JSON: activation scales and zero
 /// points, per-channel weight scales, calibration summary).
 /// CRC-32 is the IEEE polynomial (zlib's `crc32`).
+///
+/// Versions: 1 — the first. 2 — the same layout; `quant` adds each int8 convolution's int32 bias
+/// (after bias correction), corrected classifier-head biases, and projection shortcuts whose
+/// output is not quantised (added in fp32 before their block's requantisation, which a version-1
+/// reader would refuse or, for the biases, silently ignore — hence the new number). Version-1
+/// files still load (no bias correction; their fp32 biases are quantised at load).
 public enum ModelFile {
     public static let magic: [UInt8] = Array("SBMODEL\0".utf8)
-    public static let version: UInt32 = 1
+    /// The version this firmware writes.
+    public static let version: UInt32 = 2
+    /// The versions this firmware reads.
+    public static let readableVersions: ClosedRange<UInt32> = 1...2
     static let headerSize = 64
     static let entrySize = 48
     static let alignment = 4096
@@ -43,7 +52,7 @@ public enum ModelFile {
     }
 
     /// Writes `sections` (name, bytes) as one file at `path` (atomically: a temporary file, then rename).
-    static func write(_ sections: [(String, Data)], to path: String) throws(InferenceError) {
+    static func write(_ sections: [(String, Data)], to path: String, version: UInt32 = version) throws(InferenceError) {
         var table: [Section] = []
         var cursor = (headerSize + entrySize * sections.count + alignment - 1) / alignment * alignment
         for (name, data) in sections {
@@ -100,8 +109,8 @@ public enum ModelFile {
         guard sb_crc32(0, file.base, 28) == u32(28) else {
             throw InferenceError(.malformedModel, "\(path): header (offset 0) fails its CRC-32: the file is altered or corrupt")
         }
-        guard u32(8) == version else {
-            throw InferenceError(.malformedModel, "\(path): format version \(u32(8)) at offset 8; this firmware reads version \(version) (recompile the model)")
+        guard readableVersions.contains(u32(8)) else {
+            throw InferenceError(.malformedModel, "\(path): format version \(u32(8)) at offset 8; this firmware reads versions \(readableVersions.lowerBound)–\(readableVersions.upperBound) (compile the model again with this firmware's `smartbin model compile`)")
         }
         let count = Int(u32(12)), declared = u64(16)
         let tableEnd = headerSize + count * entrySize

@@ -339,10 +339,13 @@ public final class Network {
     /// Assigns every activation a place in one arena, reusing the space of activations no
     /// later layer reads (greedy best fit over the layers' order). `size` gives each activation's
     /// size in the arena's units (floats here, bytes in the int8 engine).
-    static func layOut(_ plan: NetworkPlan, size: (Int) -> Int) -> (offsets: [Int], total: Int) {
+    /// `extraReads` lists, by layer index, activations a layer reads beyond its own inputs (kept
+    /// alive until it runs); an activation of size 0 gets no space.
+    static func layOut(_ plan: NetworkPlan, extraReads: [Int: [Int]] = [:], size: (Int) -> Int) -> (offsets: [Int], total: Int) {
         let count = plan.shapes.count
         var lastUse = [Int](repeating: -1, count: count)
-        for (index, layer) in plan.layers.enumerated() { for input in layer.inputs { lastUse[input] = max(lastUse[input], index) } }
+        func reads(_ index: Int) -> [Int] { plan.layers[index].inputs + (extraReads[index] ?? []) }
+        for index in plan.layers.indices { for input in reads(index) { lastUse[input] = max(lastUse[input], index) } }
         lastUse[plan.output] = Int.max
         lastUse[plan.input] = max(lastUse[plan.input], 0)
 
@@ -362,9 +365,10 @@ public final class Network {
         }
         assignment[plan.input] = acquire(rounded(size(plan.input)))
         for (index, layer) in plan.layers.enumerated() {
-            assignment[layer.output] = acquire(rounded(size(layer.output)))
-            for input in Set(layer.inputs) where lastUse[input] == index { free.append(assignment[input]) }
-            if lastUse[layer.output] < index + 1 { free.append(assignment[layer.output]) } // never read
+            let stored = size(layer.output) > 0
+            if stored { assignment[layer.output] = acquire(rounded(size(layer.output))) }
+            for input in Set(reads(index)) where lastUse[input] == index && assignment[input] >= 0 { free.append(assignment[input]) }
+            if stored && lastUse[layer.output] < index + 1 { free.append(assignment[layer.output]) } // never read
         }
         var bufferOffsets: [Int] = []
         var total = 0

@@ -14,12 +14,15 @@ final class QuantizedHead {
     private let weights: UnsafeMutablePointer<Int8>
     /// Per-row weight scales [outFeatures].
     private let scale: UnsafeMutablePointer<Float>
-    private let bias: UnsafePointer<Float>?
+    /// The bias: the fp32 model's (borrowed) or a corrected copy (owned).
+    private var bias: UnsafePointer<Float>?
+    private var ownedBias: UnsafeMutablePointer<Float>?
     private let relu: Bool
 
     /// Quantises `dense`'s weights read from `parameters`, a chunk of rows at a time, calling
     /// `released` on each chunk of fp32 weights once it is no longer needed.
-    init(_ dense: DenseLayer, parameters: UnsafePointer<Float>, released: ((UnsafeRawPointer, Int) -> Void)?) {
+    /// - Parameter bias: a corrected bias replacing the model's (`outFeatures` values), or nil.
+    init(_ dense: DenseLayer, parameters: UnsafePointer<Float>, bias corrected: [Float]? = nil, released: ((UnsafeRawPointer, Int) -> Void)?) {
         inFeatures = dense.inFeatures
         outFeatures = dense.outFeatures
         relu = dense.relu
@@ -41,12 +44,28 @@ final class QuantizedHead {
             }
             released?(UnsafeRawPointer(source + first * k), (last - first) * k * 4)
         }
+        if let corrected { setBias(corrected) }
     }
 
     deinit {
         weights.deallocate()
         scale.deallocate()
+        ownedBias?.deallocate()
     }
+
+    /// Replaces the bias by a copy of `values` (`outFeatures` of them).
+    func setBias(_ values: [Float]) {
+        if ownedBias == nil { ownedBias = .allocate(capacity: max(outFeatures, 1)) }
+        for i in 0..<outFeatures { ownedBias![i] = i < values.count ? values[i] : 0 }
+        bias = UnsafePointer(ownedBias)
+    }
+
+    /// Row `row`'s int8 weights and their scale (for the QDQ export).
+    func row(_ row: Int) -> (weights: UnsafeBufferPointer<Int8>, scale: Float) {
+        (UnsafeBufferPointer(start: weights + row * inFeatures, count: inFeatures), scale[row])
+    }
+    /// The bias in use (nil: none).
+    var currentBias: [Float]? { bias.map { Array(UnsafeBufferPointer(start: $0, count: outFeatures)) } }
 
     /// output[outFeatures] = act(W x + b).
     func run(_ x: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {

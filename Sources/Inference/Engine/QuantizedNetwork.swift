@@ -22,11 +22,14 @@ public final class QuantizedNetwork {
     private let packedBytes: Int
     /// Epilogue constants: scale[M] and bias[M] of every int8 conv, one aligned float block.
     private let constants: UnsafeMutablePointer<Float>
-    private let arena: UnsafeMutableRawPointer
-    private let arenaBytes: Int
+    /// The activation arena in use (`ownArena` except while a `LayerStepper` swaps in an image's).
+    var arena: UnsafeMutableRawPointer
+    private let ownArena: UnsafeMutableRawPointer
+    let arenaBytes: Int
     private let offsets: [Int]
     /// The quantised network input (when the first conv runs in int8).
-    private let inputQ: UnsafeMutablePointer<UInt8>
+    var inputQ: UnsafeMutablePointer<UInt8>
+    private let ownInputQ: UnsafeMutablePointer<UInt8>
     private let scratch: UnsafeMutableRawPointer
     private let scratchBytes: Int
     /// Per-thread scratch of an fp32 conv (the first one), run in bands of `bandRows` output rows
@@ -36,11 +39,20 @@ public final class QuantizedNetwork {
     static let bandRows: Int32 = 8
     private var workspaces: UnsafeMutableRawPointer
     private let workspaceSize: Int
-    private var q8Plans: [sb_q8_conv_plan]
+    var q8Plans: [sb_q8_conv_plan]
+    /// Block-final conv layer -> its projection shortcut's layer, for pairs added in fp32
+    /// before one requantisation (`sb_u8_conv_pair`); the projections are `deferred` (run with
+    /// their block) and their outputs `virtualActivations` (never stored).
+    let pairOf: [Int: Int]
+    let deferred: Set<Int>
+    let virtualActivations: Set<Int>
+    /// Per-thread fp32 band buffers of the pairs (`pairBandFloats` each).
+    private var pairScratch: UnsafeMutablePointer<Float>
+    private let pairBandFloats: Int
     /// Dense layers (the classifier head) with int8 weights, by layer index.
-    private var heads: [Int: QuantizedHead] = [:]
+    var heads: [Int: QuantizedHead] = [:]
     private var fp32Plans: [sb_conv_plan]
-    private var planIndex: [Int]
+    var planIndex: [Int]
     private var pool: OpaquePointer?
     public private(set) var threads: Int = 1
 
@@ -51,7 +63,7 @@ public final class QuantizedNetwork {
     public var flops: Double { plan.layers.reduce(0) { $0 + $1.flops } }
     /// Bytes of packed int8 weights plus fp32 parameters the engine reads.
     public var parameterBytes: Int { packedBytes + parameterCount * 4 }
-    public var workspaceBytes: Int { arenaBytes + scratchBytes + (bandFloats * 4 + workspaceSize) * max(threads, 1) }
+    public var workspaceBytes: Int { arenaBytes + scratchBytes + ((bandFloats + pairBandFloats) * 4 + workspaceSize) * max(threads, 1) }
     public var layerCount: Int { plan.layers.count }
     /// The name of the int8 GEMM variant in use ("avx512vnni", "neon", ...).
     public var kernelName: String { String(cString: sb_q8_kernel_name(kernel)) }
@@ -109,18 +121,39 @@ public final class QuantizedNetwork {
         workspaceSize = (workspace + 63) / 64 * 64
         workspaces = UnsafeMutableRawPointer.allocate(byteCount: workspaceSize, alignment: 64)
 
-        // Storage of every activation: uint8 when quantised, else fp32.
+        // Projection shortcuts added in fp32 before their block's requantisation: the projection
+        // runs with the block's last conv (`sb_u8_conv_pair`), its output never stored.
+        let pairs = Quantizer.projectionPairs(plan, int8Layers: Set(weightsByLayer.keys))
+            .filter { quantization.activations[$0.shortcutOutput] == nil }
+        var pairOf = [Int: Int](), deferred = Set<Int>()
+        for pair in pairs { pairOf[pair.block] = pair.shortcut; deferred.insert(pair.shortcut) }
+        self.pairOf = pairOf
+        self.deferred = deferred
+        let virtual = Set(pairs.map(\.shortcutOutput))
+        virtualActivations = virtual
+
+        // Storage of every activation: uint8 when quantised, else fp32; none for a deferred
+        // projection's output.
         let sizes = plan.shapes.indices.map { id -> Int in
+            if virtual.contains(id) { return 0 }
             let bytes = plan.shapes[id].count * (quantization.activations[id] == nil ? 4 : 1)
             return (bytes + 63) / 64 * 64
         }
-        // The input is always fed as fp32; a quantised input gets its own uint8 copy.
-        let (offsets, total) = Network.layOut(plan) { id in id == plan.input ? plan.shapes[id].count * 4 : sizes[id] }
+        // The input is always fed as fp32; a quantised input gets its own uint8 copy. A deferred
+        // projection reads its input when its block's last conv runs, so that input lives until then.
+        var extraReads: [Int: [Int]] = [:]
+        for pair in pairs {
+            guard case .conv(let shortcut) = plan.layers[pair.shortcut] else { continue }
+            extraReads[pair.block, default: []].append(shortcut.input)
+        }
+        let (offsets, total) = Network.layOut(plan, extraReads: extraReads) { id in id == plan.input ? plan.shapes[id].count * 4 : sizes[id] }
         self.offsets = offsets
         arenaBytes = total
-        arena = UnsafeMutableRawPointer.allocate(byteCount: max(total, 64), alignment: 64)
-        arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(total, 64))
-        inputQ = UnsafeMutablePointer<UInt8>.allocate(capacity: max(plan.inputShape.count, 1))
+        ownArena = UnsafeMutableRawPointer.allocate(byteCount: max(total, 64), alignment: 64)
+        ownArena.initializeMemory(as: UInt8.self, repeating: 0, count: max(total, 64))
+        arena = ownArena
+        ownInputQ = UnsafeMutablePointer<UInt8>.allocate(capacity: max(plan.inputShape.count, 1))
+        inputQ = ownInputQ
 
         var q8: [sb_q8_conv_plan] = []
         var f32: [sb_conv_plan] = []
@@ -130,7 +163,11 @@ public final class QuantizedNetwork {
         for (layerIndex, layer) in plan.layers.enumerated() {
             guard case .conv(let conv) = layer else { continue }
             let unfold = conv.strategy != .direct
-            guard let out = quantization.activations[conv.output] else {
+            // A conv of a pair writes fp32 in real units; the pair's sum is quantised with the
+            // block's output parameters.
+            let inPair = deferred.contains(layerIndex) || pairOf[layerIndex] != nil
+            guard let out = inPair && deferred.contains(layerIndex) ? TensorQuantization(scale: 1, zeroPoint: 0)
+                    : quantization.activations[conv.output] else {
                 throw InferenceError(.invalidGraph, "layer \(layerIndex): convolution output has no quantisation parameters")
             }
             if let weights = weightsByLayer[layerIndex] {
@@ -150,27 +187,34 @@ public final class QuantizedNetwork {
                 let scale = constants + constantCursor
                 let bias = scale + (m + 15) / 16 * 16
                 constantCursor += 2 * ((m + 15) / 16 * 16)
+                // The bias is int32 in accumulator units (as a QDQ model's); format-1 files store
+                // none, so the fp32 one is quantised the same way here.
+                let biasQ = weights.bias ?? QuantizedConvWeights.int32Bias((0..<m).map { parameters[conv.bias.offset + $0] },
+                                                                            inputScale: input.scale, scales: weights.scales)
+                guard biasQ.count == m else {
+                    throw InferenceError(.invalidGraph, "layer \(layerIndex): \(biasQ.count) int8 biases for \(m) output channels")
+                }
                 for row in 0..<m {
-                    scale[row] = weights.scales[row] * input.scale / out.scale
-                    bias[row] = parameters[conv.bias.offset + row] / out.scale
+                    scale[row] = inPair ? weights.scales[row] * input.scale : weights.scales[row] * input.scale / out.scale
+                    bias[row] = Float(biasQ[row]) * scale[row]
                 }
                 var ep = sb_q8_epilogue()
                 ep.scale = UnsafePointer(scale)
                 ep.bias = UnsafePointer(bias)
-                if let r = conv.residual, let rq = quantization.activations[r] {
+                if !inPair, let r = conv.residual, let rq = quantization.activations[r] {
                     ep.residual_scale = rq.scale / out.scale
                     ep.residual_zp = rq.zeroPoint
                 }
-                ep.out_zp = out.zeroPoint
-                ep.relu = conv.relu ? 1 : 0
-                ep.out_type = Int32(SB_Q8_OUT_U8.rawValue)
+                ep.out_zp = inPair ? 0 : out.zeroPoint
+                ep.relu = conv.relu && !inPair ? 1 : 0
+                ep.out_type = Int32((inPair ? SB_Q8_OUT_F32 : SB_Q8_OUT_U8).rawValue)
                 index[layerIndex] = q8.count
                 q8.append(sb_q8_conv_plan(window: conv.window, out_channels: Int32(m), unfold: unfold ? 1 : 0,
                                           input_zp: input.zeroPoint, packed: UnsafeRawPointer(target), epilogue: ep,
                                           block_m: blockM, block_n: blockN))
                 // A window the kernel packs straight from the input needs no unfold buffer.
                 var window = conv.window
-                if unfold && sb_q8_conv_implicit(kernel, &window) == 0 {
+                if unfold && !inPair && sb_q8_conv_implicit(kernel, &window) == 0 {
                     scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane)
                 }
             } else {
@@ -182,9 +226,22 @@ public final class QuantizedNetwork {
                 bandNeeded = max(bandNeeded, sb_conv2d_f32_u8_scratch(&p, Self.bandRows))
             }
         }
+        var pairBands = 16
+        for pair in pairs {
+            let a = q8[index[pair.block]], b = q8[index[pair.shortcut]]
+            var (pa, pb) = (a, b)
+            scratchNeeded = max(scratchNeeded, sb_u8_pair_scratch_bytes(&pa, &pb))
+            pairBands = max(pairBands, sb_u8_pair_band_floats(&pa, &pb))
+        }
+        pairBandFloats = (pairBands + 15) / 16 * 16
+        pairScratch = Network.allocate(pairBandFloats)
         for (layerIndex, layer) in plan.layers.enumerated() {
             guard case .dense(let dense) = layer else { continue }
-            heads[layerIndex] = QuantizedHead(dense, parameters: parameters, released: released)
+            let bias = quantization.denseBiases?.first { $0.layer == layerIndex }?.bias
+            if let bias, bias.count != dense.outFeatures {
+                throw InferenceError(.invalidGraph, "layer \(layerIndex): \(bias.count) corrected biases for \(dense.outFeatures) outputs")
+            }
+            heads[layerIndex] = QuantizedHead(dense, parameters: parameters, bias: bias, released: released)
         }
         q8Plans = q8
         fp32Plans = f32
@@ -200,10 +257,11 @@ public final class QuantizedNetwork {
         if let pool { sb_pool_destroy(pool) }
         packed.deallocate()
         free(constants)
-        arena.deallocate()
-        inputQ.deallocate()
+        ownArena.deallocate()
+        ownInputQ.deallocate()
         scratch.deallocate()
         free(bandScratch)
+        free(pairScratch)
         workspaces.deallocate()
     }
 
@@ -218,13 +276,15 @@ public final class QuantizedNetwork {
         workspaces = UnsafeMutableRawPointer.allocate(byteCount: workspaceSize * threads, alignment: 64)
         free(bandScratch)
         bandScratch = Network.allocate(bandFloats * threads)
+        free(pairScratch)
+        pairScratch = Network.allocate(pairBandFloats * threads)
         BLASRuntime.threads = 1
     }
 
-    @inline(__always) private func bytes(_ id: Int) -> UnsafeMutablePointer<UInt8> {
+    @inline(__always) func bytes(_ id: Int) -> UnsafeMutablePointer<UInt8> {
         id == plan.input ? inputQ : (arena + offsets[id]).assumingMemoryBound(to: UInt8.self)
     }
-    @inline(__always) private func floats(_ id: Int) -> UnsafeMutablePointer<Float> {
+    @inline(__always) func floats(_ id: Int) -> UnsafeMutablePointer<Float> {
         (arena + offsets[id]).assumingMemoryBound(to: Float.self)
     }
 
@@ -260,6 +320,7 @@ public final class QuantizedNetwork {
             try run(index)
             let id = layer.output, count = plan.shapes[id].count
             if let only, !only.contains(id) { continue }
+            if virtualActivations.contains(id) { continue }   // a projection added before requantisation
             if let q = quantization.activations[id] {
                 let p = bytes(id)
                 observe(id, (0..<count).map { q.scale * (Float(p[$0]) - Float(q.zeroPoint)) })
@@ -267,6 +328,13 @@ public final class QuantizedNetwork {
                 observe(id, Array(UnsafeBufferPointer(start: floats(id), count: count)))
             }
         }
+    }
+
+    /// An activation as the int8 engine holds it (`LayerStepper.activation`).
+    enum RawActivation {
+        /// uint8 values with their scale and zero point.
+        case u8(UnsafeBufferPointer<UInt8>, TensorQuantization)
+        case f32(UnsafeBufferPointer<Float>)
     }
 
     /// Convenience form of `forward(input:output:)` returning a new array.
@@ -300,8 +368,22 @@ public final class QuantizedNetwork {
         return timings
     }
 
-    private func run(_ index: Int) throws(InferenceError) {
+    func run(_ index: Int) throws(InferenceError) {
         switch plan.layers[index] {
+        case .conv where deferred.contains(index):
+            return   // runs with its block's last conv
+        case .conv(let conv) where pairOf[index] != nil:
+            let shortcut = pairOf[index]!
+            guard case .conv(let projection) = plan.layers[shortcut], let out = quantization.activations[conv.output] else { return }
+            let rc = q8Plans.withUnsafeBufferPointer { plans in
+                sb_u8_conv_pair(plans.baseAddress! + planIndex[index], bytes(conv.input),
+                                plans.baseAddress! + planIndex[shortcut], bytes(projection.input),
+                                out.scale, out.zeroPoint, conv.relu ? 1 : 0, bytes(conv.output),
+                                scratch.assumingMemoryBound(to: UInt8.self), pairScratch, workspaces, workspaceSize, pool)
+            }
+            guard rc == Int32(SB_Q8_OK) else {
+                throw InferenceError(.invalidGraph, "layer \(index): int8 convolution pair failed (error \(rc))")
+            }
         case .conv(let conv):
             if quantization.activations[conv.input] != nil {
                 let rc = q8Plans.withUnsafeBufferPointer { plans in
@@ -353,6 +435,8 @@ public final class QuantizedNetwork {
             if case .conv(let conv) = layer {
                 let precision = quantization.activations[conv.input] != nil ? "int8" : "fp32"
                 text += " [\(precision) \(conv.strategy.withoutWinograd.rawValue)\(conv.residual != nil ? " +residual" : "")\(conv.relu ? " +relu" : "")]"
+                if deferred.contains(index) { text += " fp32 output, runs with its block's last conv" }
+                if let shortcut = pairOf[index] { text += " + layer \(shortcut) in fp32 before requantisation" }
             }
             if let q = quantization.activations[layer.output] {
                 text += String(format: " u8(scale %.4g, zp %d)", q.scale, q.zeroPoint)

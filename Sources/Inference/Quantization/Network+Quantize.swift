@@ -14,9 +14,13 @@ extension Network {
     /// - Parameters:
     ///   - method: how each activation's range is chosen from its statistics.
     ///   - firstConvFP32: keep the convolution reading the image in fp32 (its output is quantised).
+    ///   - quantizeProjections: round projection shortcuts' outputs to uint8 (as format 1 did)
+    ///     instead of adding them in fp32 before the block's requantisation.
     /// - Throws: `InferenceError(.unsupported)` naming the layer the int8 engine cannot run.
-    public func quantize(statistics: CalibrationStatistics, method: RangeMethod, firstConvFP32: Bool) throws(InferenceError) -> Int8Model {
-        let (q, w) = try Quantizer.quantize(plan, statistics: statistics, method: method, firstConvFP32: firstConvFP32, path: "model")
+    public func quantize(statistics: CalibrationStatistics, method: RangeMethod, firstConvFP32: Bool,
+                         quantizeProjections: Bool = false) throws(InferenceError) -> Int8Model {
+        let (q, w) = try Quantizer.quantize(plan, statistics: statistics, method: method, firstConvFP32: firstConvFP32,
+                                            quantizeProjections: quantizeProjections, path: "model")
         return Int8Model(quantization: q, weights: w)
     }
 

@@ -32,6 +32,31 @@ public struct QuantizedConvWeights: Codable, Sendable {
     public var count: Int
     /// One scale per output channel.
     public var scales: [Float]
+    /// The bias the int8 engine adds, int32 in units of `inputScale * scales[m]` (the
+    /// accumulator's units, as ONNX QLinearConv and a QDQ Conv's DequantizeLinear bias), after
+    /// bias correction. Absent in format-1 files: the engine then quantises the fp32 bias.
+    public var bias: [Int32]?
+
+    /// `bias` in real units (fp32), given the convolution's input scale.
+    public func realBias(inputScale: Float) -> [Float]? {
+        bias.map { zip($0, scales).map { Float($0) * (inputScale * $1) } }
+    }
+
+    /// An fp32 bias quantised to int32 in units of `inputScale * scales[m]` (round half to even,
+    /// saturated), as ONNX quantises a Conv bias.
+    public static func int32Bias(_ bias: [Float], inputScale: Float, scales: [Float]) -> [Int32] {
+        zip(bias, scales).map { b, s in
+            let q = (Double(b) / Double(inputScale * s)).rounded(.toNearestOrEven)
+            return Int32(max(Double(Int32.min), min(Double(Int32.max), q)))
+        }
+    }
+}
+
+/// The bias of a dense layer (the classifier head) after bias correction, fp32.
+public struct DenseBias: Codable, Sendable {
+    /// Index of the dense layer in the plan's layer list.
+    public var layer: Int
+    public var bias: [Float]
 }
 
 /// How the calibration ranges were chosen and what was measured while choosing.
@@ -42,11 +67,19 @@ public struct CalibrationSummary: Codable, Sendable {
         public var meanCosine: Double
         public var minCosine: Double
         public var top1Agreement: Double
+        /// Median cosine (absent in files written before it was recorded).
+        public var medianCosine: Double?
     }
     public var images: Int
     public var method: String
     public var candidates: [Candidate]
     public var firstConvFP32: Bool
+    /// Whether the biases were corrected for the quantisation's mean shift (`BiasCorrection`);
+    /// absent in format-1 files.
+    public var biasCorrection: Bool?
+    /// Whether projection shortcuts are added to their block's output in fp32 before it is
+    /// requantised (their own output never rounded); absent in format-1 files (false).
+    public var projectionsFP32: Bool?
     /// Observed [min, max] of every activation over the calibration images, by activation id
     /// (nil for activations the int8 engine does not keep as uint8).
     public var observed: [[Float]?]
@@ -64,4 +97,6 @@ public struct QuantizationPlan: Codable, Sendable {
     public var calibration: CalibrationSummary
     /// Bytes of the int8 weight arena.
     public var int8Count: Int
+    /// Corrected biases of dense layers run with int8 weights (absent: the fp32 bias).
+    public var denseBiases: [DenseBias]?
 }

@@ -7,7 +7,7 @@
 /// the classifier head stay fp32.
 enum Quantizer {
     static func quantize(_ plan: NetworkPlan, statistics: CalibrationStatistics, method: RangeMethod,
-                                firstConvFP32: Bool, path: String) throws(InferenceError) -> (QuantizationPlan, [Int8]) {
+                         firstConvFP32: Bool, quantizeProjections: Bool = false, path: String) throws(InferenceError) -> (QuantizationPlan, [Int8]) {
         var activations = [TensorQuantization?](repeating: nil, count: plan.shapes.count)
         func chosen(_ id: Int) -> TensorQuantization {
             let r = statistics.range(id, method)
@@ -48,7 +48,9 @@ enum Quantizer {
                             int8.append(Int8(max(-127, min(127, q))))
                         }
                     }
-                    convs.append(QuantizedConvWeights(layer: index, offset: offset, count: m * k, scales: scales))
+                    let bias = (0..<m).map { plan.parameters[conv.bias.offset + $0] }
+                    convs.append(QuantizedConvWeights(layer: index, offset: offset, count: m * k, scales: scales,
+                                                      bias: QuantizedConvWeights.int32Bias(bias, inputScale: activations[conv.input]!.scale, scales: scales)))
                 }
                 activations[conv.output] = chosen(conv.output)
             case .maxPool(let input, let output, _):
@@ -80,11 +82,47 @@ enum Quantizer {
             }
         }
         while int8.count % 64 != 0 { int8.append(0) }
+        if !quantizeProjections {
+            for pair in projectionPairs(plan, int8Layers: Set(convs.map(\.layer))) { activations[pair.shortcutOutput] = nil }
+        }
         let observed: [[Float]?] = activations.indices.map { id in
             activations[id] == nil ? nil : [statistics.minimum[id], statistics.maximum[id]]
         }
         let summary = CalibrationSummary(images: statistics.images, method: method.description, candidates: [],
-                                         firstConvFP32: firstConvFP32, observed: observed)
+                                         firstConvFP32: firstConvFP32, biasCorrection: false,
+                                         projectionsFP32: !quantizeProjections, observed: observed)
         return (QuantizationPlan(activations: activations, convs: convs, calibration: summary, int8Count: int8.count), int8)
+    }
+
+    /// A residual block's last convolution and the projection (shortcut) convolution whose
+    /// output it adds: the int8 engine can add the two in fp32 before one requantisation
+    /// (`sb_u8_conv_pair`), so the projection's output is never rounded to uint8.
+    struct ProjectionPair {
+        /// Layer index of the block's last convolution (the one with the residual add).
+        var block: Int
+        /// Layer index of the projection convolution.
+        var shortcut: Int
+        /// The projection's output activation (read by `block` only, as its residual).
+        var shortcutOutput: Int
+    }
+
+    /// Every pair of int8 convolutions (in `int8Layers`) where one adds, as its residual, the
+    /// output of the other, that output having no other reader and the projection having
+    /// neither ReLU nor a residual of its own.
+    static func projectionPairs(_ plan: NetworkPlan, int8Layers: Set<Int>) -> [ProjectionPair] {
+        var producer: [Int: Int] = [:], readers: [Int: Int] = [:]
+        for (index, layer) in plan.layers.enumerated() {
+            producer[layer.output] = index
+            for input in layer.inputs { readers[input, default: 0] += 1 }
+        }
+        var pairs: [ProjectionPair] = []
+        for (index, layer) in plan.layers.enumerated() {
+            guard case .conv(let block) = layer, int8Layers.contains(index), let r = block.residual, r != block.input,
+                  let p = producer[r], int8Layers.contains(p), readers[r] == 1, r != plan.output,
+                  case .conv(let shortcut) = plan.layers[p], !shortcut.relu, shortcut.residual == nil,
+                  shortcut.outChannels == block.outChannels, shortcut.outputPlane == block.outputPlane else { continue }
+            pairs.append(ProjectionPair(block: index, shortcut: p, shortcutOutput: r))
+        }
+        return pairs
     }
 }

@@ -23,6 +23,10 @@ public enum ModelCompiler {
         public var firstConvFP32 = true
         /// nil: try every `Int8Calibration.candidates` method and keep the best.
         public var method: RangeMethod?
+        /// Correct the int8 layers' biases for quantisation's mean shift (`BiasCorrection`).
+        public var biasCorrection = true
+        /// Round projection shortcuts to uint8 instead of adding them in fp32 before requantisation.
+        public var quantizeProjections = false
 
         public init(onnx: String, output: String) {
             self.onnx = onnx
@@ -45,12 +49,16 @@ public enum ModelCompiler {
             log("calibrating on \(photos.count) photos from \(folder) (preset \(preset.rawValue))")
             let pre = Preprocessor(preset: preset, resize: LoadedModel.resizeMode(resize) ?? .standard)
             let inputs = try photos.map { pre.tensor(from: try JPEG.decode(contentsOf: $0)) }
+            var options = Int8Calibration.Options()
+            options.firstConvFP32 = o.firstConvFP32
+            options.biasCorrection = o.biasCorrection
+            options.quantizeProjections = o.quantizeProjections
             int8 = try Int8Calibration.quantize(network: network, inputs: inputs,
-                                                candidates: o.method.map { [$0] } ?? Int8Calibration.candidates,
-                                                firstConvFP32: o.firstConvFP32)
+                                                candidates: o.method.map { [$0] } ?? Int8Calibration.candidates, options: options)
             if let summary = int8?.quantization.calibration {
                 for c in summary.candidates {
-                    log(String(format: "  %@: cosine min %.5f mean %.5f, top-1 agreement %.1f%%", c.method, c.minCosine, c.meanCosine, c.top1Agreement * 100))
+                    log(String(format: "  %@: cosine min %.5f median %.5f mean %.5f, top-1 agreement %.1f%%", c.method, c.minCosine,
+                               c.medianCosine ?? .nan, c.meanCosine, c.top1Agreement * 100))
                 }
                 log("chose \(summary.method)")
             }
