@@ -45,9 +45,9 @@ import Testing
             let wsize = (max(sb_q8_workspace_size(kernel, ka), sb_q8_workspace_size(kernel, kb)) + 63) / 64 * 64
             let workspaces = Int8KernelTests.aligned(wsize * 2)
             defer { workspaces.deallocate() }
-            try scaleA.withUnsafeBufferPointer { sa in
-                try scaleB.withUnsafeBufferPointer { sb in
-                    try biasA.withUnsafeBufferPointer { ba in
+            scaleA.withUnsafeBufferPointer { sa in
+                scaleB.withUnsafeBufferPointer { sb in
+                    biasA.withUnsafeBufferPointer { ba in
                         var epA = sb_q8_epilogue(), epB = sb_q8_epilogue()
                         epA.scale = sa.baseAddress; epA.bias = ba.baseAddress; epA.out_type = Int32(SB_Q8_OUT_F32.rawValue)
                         epB.scale = sb.baseAddress; epB.out_type = Int32(SB_Q8_OUT_F32.rawValue)
