@@ -203,17 +203,9 @@ import Testing
         for kernel in Self.kernels {
             var rng = SplitMix64(seed: 1100 + UInt64(threads * 10) + UInt64(kernel))
             for trial in 0..<24 {
-                let big = trial % 6 == 5
-                let w = WinogradTests.window(&rng, maxChannels: big ? 64 : 9, maxSide: big ? 30 : 17)
-                let m = Int.random(in: 1...(big ? 70 : 20), using: &rng)
-                let n = Int(w.out_h * w.out_w)
-                let weights = [Float].random(count: m * Int(w.channels) * 9, using: &rng)
-                let bias = [Float].random(count: m, using: &rng)
-                let input = [Float].random(count: Int(w.channels * w.in_h * w.in_w), using: &rng)
-                let residual: [Float]? = trial % 2 == 0 ? [Float].random(count: m * n, using: &rng) : nil
-                let relu = trial % 4 < 2
-                let expected = ConvDriverTests.reference(w, outChannels: m, weights: weights, bias: bias,
-                                                         input: input, residual: residual, relu: relu)
+                let c = WinogradTests.Case(&rng, trial: trial, bigEvery: 6, maxBigM: 70)
+                let (w, m, n, weights, bias, input, residual, relu, expected) =
+                    (c.window, c.m, c.n, c.weights, c.bias, c.input, c.residual, c.relu, c.expected)
                 var window = w
                 var transformed = [Float](repeating: .nan, count: 36 * m * Int(w.channels))
                 sb_winograd_weights(weights, &transformed, Int32(m), w.channels)

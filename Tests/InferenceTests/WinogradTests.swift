@@ -12,6 +12,30 @@ import Testing
 @Suite struct WinogradTests {
     /// A random 3x3 stride-1 window with random padding (0...2 on each side, so edge tiles of
     /// every kind occur: partial, fully padded, wider than the input).
+    /// One seeded 3x3 stride-1 convolution with its im2col reference output: every `bigEvery`-th
+    /// trial has up to 64 channels and a 30-pixel side, residual on even trials, ReLU on half.
+    struct Case {
+        var window: sb_window
+        var m: Int, n: Int
+        var weights: [Float], bias: [Float], input: [Float], residual: [Float]?
+        var relu: Bool
+        var expected: [Float]
+
+        init(_ rng: inout SplitMix64, trial: Int, bigEvery: Int, maxBigM: Int) {
+            let big = trial % bigEvery == bigEvery - 1
+            window = WinogradTests.window(&rng, maxChannels: big ? 64 : 9, maxSide: big ? 30 : 17)
+            m = Int.random(in: 1...(big ? maxBigM : 20), using: &rng)
+            n = Int(window.out_h * window.out_w)
+            weights = [Float].random(count: m * Int(window.channels) * 9, using: &rng)
+            bias = [Float].random(count: m, using: &rng)
+            input = [Float].random(count: Int(window.channels * window.in_h * window.in_w), using: &rng)
+            residual = trial % 2 == 0 ? [Float].random(count: m * n, using: &rng) : nil
+            relu = trial % 4 < 2
+            expected = ConvDriverTests.reference(window, outChannels: m, weights: weights, bias: bias,
+                                                 input: input, residual: residual, relu: relu)
+        }
+    }
+
     static func window(_ rng: inout SplitMix64, maxChannels: Int = 9, maxSide: Int = 17) -> sb_window {
         var w = sb_window()
         w.channels = Int32.random(in: 1...Int32(maxChannels), using: &rng)
@@ -92,17 +116,9 @@ import Testing
         var rng = SplitMix64(seed: UInt64(300 + threads))
         var worstRelative: Float = 0
         for trial in 0..<40 {
-            let big = trial % 8 == 7
-            let w = Self.window(&rng, maxChannels: big ? 64 : 9, maxSide: big ? 30 : 17)
-            let m = Int.random(in: 1...(big ? 64 : 20), using: &rng)
-            let n = Int(w.out_h * w.out_w)
-            let weights = [Float].random(count: m * Int(w.channels) * 9, using: &rng)
-            let bias = [Float].random(count: m, using: &rng)
-            let input = [Float].random(count: Int(w.channels * w.in_h * w.in_w), using: &rng)
-            let residual: [Float]? = trial % 2 == 0 ? [Float].random(count: m * n, using: &rng) : nil
-            let relu = trial % 4 < 2
-            let expected = ConvDriverTests.reference(w, outChannels: m, weights: weights, bias: bias,
-                                                     input: input, residual: residual, relu: relu)
+            let c = Case(&rng, trial: trial, bigEvery: 8, maxBigM: 64)
+            let (w, m, n, weights, bias, input, residual, relu, expected) =
+                (c.window, c.m, c.n, c.weights, c.bias, c.input, c.residual, c.relu, c.expected)
 
             var window = w
             var transformed = [Float](repeating: .nan, count: 36 * m * Int(w.channels))
