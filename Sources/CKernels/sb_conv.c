@@ -37,22 +37,11 @@ typedef struct {
     int32_t split_rows;   // 1: split M, 0: split N
 } sb_conv_job;
 
-static void split(int32_t total, int32_t index, int32_t count, int32_t align, int32_t *begin, int32_t *end) {
-    int32_t chunks = (total + align - 1) / align;
-    int32_t per = chunks / count, extra = chunks % count;
-    int32_t first = index * per + (index < extra ? index : extra);
-    int32_t mine = per + (index < extra ? 1 : 0);
-    *begin = first * align;
-    *end = (first + mine) * align;
-    if (*begin > total) *begin = total;
-    if (*end > total) *end = total;
-}
-
 static void unfold_task(void *raw, int32_t index, int32_t count, int32_t thread) {
     (void)thread;
     sb_conv_job *job = raw;
     int32_t c0, c1;
-    split(job->plan->window.channels, index, count, 1, &c0, &c1);
+    sb_split_range(job->plan->window.channels, index, count, 1, &c0, &c1);
     sb_im2col_channels(job->input, job->scratch, &job->plan->window, c0, c1);
 }
 
@@ -62,8 +51,8 @@ static void gemm_task(void *raw, int32_t index, int32_t count, int32_t thread) {
     const sb_conv_plan *p = job->plan;
     const float *b = p->unfold ? job->scratch : job->input;
     int32_t r0 = 0, r1 = job->m, c0 = 0, c1 = job->n;
-    if (job->split_rows) split(job->m, index, count, 8, &r0, &r1);
-    else split(job->n, index, count, 16, &c0, &c1);
+    if (job->split_rows) sb_split_range(job->m, index, count, 8, &r0, &r1);
+    else sb_split_range(job->n, index, count, 16, &c0, &c1);
     if (r1 <= r0 || c1 <= c0) return;
     job->gemm(r1 - r0, c1 - c0, job->k, p->weights + (size_t)r0 * job->k, job->k,
               b + c0, job->n, job->output + (size_t)r0 * job->n + c0, job->n);
@@ -92,7 +81,7 @@ static void maxpool_task(void *raw, int32_t index, int32_t count, int32_t thread
     (void)thread;
     sb_pool_job *job = raw;
     int32_t c0, c1;
-    split(job->g->channels, index, count, 1, &c0, &c1);
+    sb_split_range(job->g->channels, index, count, 1, &c0, &c1);
     if (c1 <= c0) return;
     sb_window part = *job->g;
     part.channels = c1 - c0;

@@ -203,17 +203,6 @@ void sb_pad_u8(const uint8_t *src, uint8_t *dst, int32_t channels, int32_t in_h,
 
 // MARK: Threaded driver.
 
-static void split(int32_t total, int32_t index, int32_t count, int32_t align, int32_t *begin, int32_t *end) {
-    int32_t chunks = (total + align - 1) / align;
-    int32_t per = chunks / count, extra = chunks % count;
-    int32_t first = index * per + (index < extra ? index : extra);
-    int32_t mine = per + (index < extra ? 1 : 0);
-    *begin = first * align;
-    *end = (first + mine) * align;
-    if (*begin > total) *begin = total;
-    if (*end > total) *end = total;
-}
-
 typedef struct {
     const sb_q8_conv_plan *plan;
     const uint8_t *input;
@@ -230,7 +219,7 @@ static void q8_unfold_task(void *raw, int32_t index, int32_t count, int32_t thre
     (void)thread;
     q8_conv_job *job = raw;
     int32_t c0, c1;
-    split(job->plan->window.channels, index, count, 1, &c0, &c1);
+    sb_split_range(job->plan->window.channels, index, count, 1, &c0, &c1);
     if (c1 > c0) im2col_u8_rows(job->input, job->scratch, &job->plan->window, (uint8_t)job->plan->input_zp, c0, c1);
 }
 
@@ -241,8 +230,8 @@ static void q8_gemm_task(void *raw, int32_t index, int32_t count, int32_t thread
     const sb_q8_conv_plan *p = job->plan;
     const uint8_t *b = p->unfold ? job->scratch : job->input;
     int32_t r0 = 0, r1 = job->m, c0 = 0, c1 = job->n;
-    if (job->split_rows) split(job->m, index, count, p->block_m, &r0, &r1);
-    else split(job->n, index, count, p->block_n, &c0, &c1);
+    if (job->split_rows) sb_split_range(job->m, index, count, p->block_m, &r0, &r1);
+    else sb_split_range(job->n, index, count, p->block_n, &c0, &c1);
     int32_t rc = SB_Q8_OK;
     void *ws = job->workspaces + (size_t)thread * job->workspace_size;
     if (r1 > r0 && c1 > c0 && job->implicit)
@@ -338,7 +327,7 @@ static void conv_f32_u8_task(void *raw, int32_t index, int32_t count, int32_t th
     const int32_t bands = (w->out_h + job->band_rows - 1) / job->band_rows;
     const int32_t m = p->out_channels, k = w->channels * w->k_h * w->k_w, n = w->out_h * w->out_w;
     int32_t b0, b1;
-    split(bands, index, count, 1, &b0, &b1);
+    sb_split_range(bands, index, count, 1, &b0, &b1);
     float *cols = job->scratch + (size_t)thread * job->per_thread;
     for (int32_t band = b0; band < b1; band++) {
         const int32_t oy0 = band * job->band_rows;
@@ -386,7 +375,7 @@ static void maxpool_u8_task(void *raw, int32_t index, int32_t count, int32_t thr
     (void)thread;
     u8_pool_job *job = raw;
     int32_t c0, c1;
-    split(job->g->channels, index, count, 1, &c0, &c1);
+    sb_split_range(job->g->channels, index, count, 1, &c0, &c1);
     if (c1 > c0) maxpool_u8_channels(job->src, job->dst, job->g, c0, c1);
 }
 

@@ -25,17 +25,6 @@ size_t sb_u8_pair_scratch_bytes(const sb_q8_conv_plan *a, const sb_q8_conv_plan 
     return unfold_bytes(a) + unfold_bytes(b);
 }
 
-static void split(int32_t total, int32_t index, int32_t count, int32_t align, int32_t *begin, int32_t *end) {
-    int32_t chunks = (total + align - 1) / align;
-    int32_t per = chunks / count, extra = chunks % count;
-    int32_t first = index * per + (index < extra ? index : extra);
-    int32_t mine = per + (index < extra ? 1 : 0);
-    *begin = first * align;
-    *end = (first + mine) * align;
-    if (*begin > total) *begin = total;
-    if (*end > total) *end = total;
-}
-
 typedef struct {
     const sb_q8_conv_plan *plan[2];
     const uint8_t *b[2];        // GEMM B operand of each (the unfold or the input planes)
@@ -59,7 +48,7 @@ static void pair_unfold_task(void *raw, int32_t index, int32_t count) {
         // The unfold of input channels [c0, c1): a window over those channels only, whose rows
         // are rows c0*kh*kw ... of the whole unfold.
         int32_t c0, c1;
-        split(p->window.channels, index, count, 1, &c0, &c1);
+        sb_split_range(p->window.channels, index, count, 1, &c0, &c1);
         if (c1 <= c0) continue;
         sb_window part = p->window;
         part.channels = c1 - c0;
@@ -74,8 +63,8 @@ static void pair_gemm_task(void *raw, int32_t index, int32_t count) {
     pair_job *job = raw;
     const sb_q8_conv_plan *pa = job->plan[0], *pb = job->plan[1];
     int32_t r0 = 0, r1 = job->m, c0 = 0, c1 = job->n;
-    if (job->split_rows) split(job->m, index, count, pa->block_m, &r0, &r1);
-    else split(job->n, index, count, pa->block_n, &c0, &c1);
+    if (job->split_rows) sb_split_range(job->m, index, count, pa->block_m, &r0, &r1);
+    else sb_split_range(job->n, index, count, pa->block_n, &c0, &c1);
     float *fa = job->bands + (size_t)index * job->band_floats;
     int32_t rc = SB_Q8_OK;
     char *ws = job->workspaces + (size_t)index * job->workspace_size;

@@ -88,6 +88,20 @@ typedef void (*sb_gemv_fn)(int32_t m, int32_t n, const float *a, int32_t lda, co
 #define SB_GEMV_ROWS 128
 void sb_gemv_parallel(int32_t m, int32_t n, const float *a, const float *x, float *y, sb_pool *pool, sb_gemv_fn gemv);
 
+/// Part `index` of `count` of the range [0, total), cut on multiples of `align` (the last part
+/// keeps the remainder; parts differ by at most one `align` block): [*begin, *end).
+static inline void sb_split_range(int32_t total, int32_t index, int32_t count, int32_t align,
+                                  int32_t *begin, int32_t *end) {
+    int32_t chunks = (total + align - 1) / align;
+    int32_t per = chunks / count, extra = chunks % count;
+    int32_t first = index * per + (index < extra ? index : extra);
+    int32_t mine = per + (index < extra ? 1 : 0);
+    *begin = first * align;
+    *end = (first + mine) * align;
+    if (*begin > total) *begin = total;
+    if (*end > total) *end = total;
+}
+
 #ifdef __cplusplus
 }
 #endif
