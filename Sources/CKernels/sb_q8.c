@@ -293,40 +293,74 @@ typedef struct b_source {
     const sb_window *window;
 } b_source;
 
+/// Checks packed weights and their B source for a product over rows [0, m1) and columns
+/// [0, n1); fills the header and variant. SB_Q8_OK or an error code.
+static int32_t check_operand(const void *packed_a, const b_source *src, int32_t b_zero_point,
+                             int32_t m1, int32_t n1, packed_header *h, const sb_q8_variant **out) {
+    if (packed_a == NULL) return SB_Q8_E_ARGUMENT;
+    memcpy(h, packed_a, sizeof *h);
+    if (h->magic != SB_Q8_MAGIC || !shape_ok(h->m, h->k)) return SB_Q8_E_PACKED;
+    const sb_q8_variant *v = variant(h->kernel);
+    if (v == NULL || !cpu_has(h->kernel)) return SB_Q8_E_UNSUPPORTED;
+    const sb_q8_format f = v->format;
+    if (h->kp % f.kg || h->mp % f.mr || h->kp < h->k || h->mp < h->m) return SB_Q8_E_PACKED;
+    if (m1 > h->m || (src->b && src->ldb < n1) || b_zero_point < 0 || b_zero_point > 255)
+        return SB_Q8_E_ARGUMENT;
+    if (src->b == NULL) {
+        const sb_window *g = src->window;
+        if (src->input == NULL || g == NULL) return SB_Q8_E_ARGUMENT;
+        if (!sb_q8_conv_implicit(h->kernel, g)) return SB_Q8_E_UNSUPPORTED;
+        if (g->channels * g->k_h * g->k_w != h->k || n1 > g->out_h * g->out_w) return SB_Q8_E_ARGUMENT;
+    }
+    *out = v;
+    return SB_Q8_OK;
+}
+
+/// Packs the panels of columns [nb, nb + ncur) of B into `dst`, one `panel` bytes apart.
+static void pack_panels(const sb_q8_format *f, const packed_header *h, const b_source *src,
+                        int32_t b_zero_point, int32_t nb, int32_t ncur, size_t panel, char *dst) {
+    const int32_t panels = (ncur + f->nr - 1) / f->nr;
+    for (int32_t p = 0; p < panels; p++) {
+        int32_t cols = ncur - p * f->nr < f->nr ? ncur - p * f->nr : f->nr;
+#if defined(__x86_64__)
+        if (src->b == NULL) {
+            sb_q8_pack_conv_panel_avx512(src->input, src->window, h->k, h->kp, (uint8_t)b_zero_point,
+                                         nb + p * f->nr, cols, f->nr, (uint8_t *)dst + (size_t)p * panel);
+            continue;
+        }
+#endif
+        pack_panel(f, src->b, src->ldb, h->k, h->kp, b_zero_point, nb + p * f->nr, cols, dst + (size_t)p * panel);
+    }
+}
+
+static int32_t b_correction(const sb_q8_format *f, int32_t b_zero_point) {
+    return f->b_mode == SB_Q8_B_U8 ? -b_zero_point : f->b_mode == SB_Q8_B_S8X ? 128 - b_zero_point : 0;
+}
+
 static int32_t gemm(const void *packed_a, const b_source *src, int32_t b_zero_point,
                     int32_t m0, int32_t m1, int32_t n0, int32_t n1,
                     const sb_q8_epilogue *ep, void *c, int32_t ldc,
                     void *workspace, size_t workspace_size) {
-    if (packed_a == NULL || ep == NULL || c == NULL || workspace == NULL) return SB_Q8_E_ARGUMENT;
+    if (ep == NULL || c == NULL || workspace == NULL) return SB_Q8_E_ARGUMENT;
     packed_header h;
-    memcpy(&h, packed_a, sizeof h);
-    if (h.magic != SB_Q8_MAGIC || !shape_ok(h.m, h.k)) return SB_Q8_E_PACKED;
-    const sb_q8_variant *v = variant(h.kernel);
-    if (v == NULL || !cpu_has(h.kernel)) return SB_Q8_E_UNSUPPORTED;
+    const sb_q8_variant *v = NULL;
+    int32_t rc = check_operand(packed_a, src, b_zero_point, m1, n1, &h, &v);
+    if (rc != SB_Q8_OK) return rc;
     const sb_q8_format f = v->format;
-    if (h.kp % f.kg || h.mp % f.mr || h.kp < h.k || h.mp < h.m) return SB_Q8_E_PACKED;
-    if (m0 < 0 || m1 > h.m || m0 > m1 || n0 < 0 || n0 > n1 || (src->b && src->ldb < n1) || ldc < n1 ||
-        b_zero_point < 0 || b_zero_point > 255 || ((uintptr_t)workspace & 63) ||
+    if (m0 < 0 || m0 > m1 || n0 < 0 || n0 > n1 || ldc < n1 || ((uintptr_t)workspace & 63) ||
         ep->out_type < SB_Q8_OUT_U8 || ep->out_type > SB_Q8_OUT_I32 ||
         (ep->out_type != SB_Q8_OUT_I32 && ep->scale == NULL) ||
         (ep->residual != NULL && ep->ld_residual < n1))
         return SB_Q8_E_ARGUMENT;
     if (workspace_size < sb_q8_workspace_size(h.kernel, h.k)) return SB_Q8_E_BUFFER;
-    if (src->b == NULL) {
-        const sb_window *g = src->window;
-        if (!sb_q8_conv_implicit(h.kernel, g)) return SB_Q8_E_UNSUPPORTED;
-        if (g->channels * g->k_h * g->k_w != h.k || n1 > g->out_h * g->out_w) return SB_Q8_E_ARGUMENT;
-    }
     if (m0 == m1 || n0 == n1) return SB_Q8_OK;
 
     const int32_t *rowsum = (const int32_t *)((const char *)packed_a + h.rowsum_offset);
     const char *adata = (const char *)packed_a + h.data_offset;
     const size_t a_block = (size_t)h.kp * f.mr * f.a_bytes;
-    const size_t b_elem = f.b_mode == SB_Q8_B_S16 ? 2 : 1;
-    const size_t panel = (size_t)h.kp * f.nr * b_elem;
+    const size_t panel = (size_t)h.kp * f.nr * (f.b_mode == SB_Q8_B_S16 ? 2 : 1);
     const int32_t kgroups = h.kp / f.kg;
-    const int32_t corr = f.b_mode == SB_Q8_B_U8 ? -b_zero_point
-                       : f.b_mode == SB_Q8_B_S8X ? 128 - b_zero_point : 0;
+    const int32_t corr = b_correction(&f, b_zero_point);
     const int32_t nc = chunk_columns(&f, h.kp);
     _Alignas(64) int32_t tile[SB_Q8_MAX_TILE];
     const sb_q8_store_fn store = v->store ? v->store : sb_q8_store_tile;
@@ -334,18 +368,7 @@ static int32_t gemm(const void *packed_a, const b_source *src, int32_t b_zero_po
     for (int32_t nb = n0; nb < n1; nb += nc) {
         const int32_t ncur = n1 - nb < nc ? n1 - nb : nc;
         const int32_t panels = (ncur + f.nr - 1) / f.nr;
-        for (int32_t p = 0; p < panels; p++) {
-            int32_t cols = ncur - p * f.nr < f.nr ? ncur - p * f.nr : f.nr;
-            void *dst = (char *)workspace + (size_t)p * panel;
-#if defined(__x86_64__)
-            if (src->b == NULL) {
-                sb_q8_pack_conv_panel_avx512(src->input, src->window, h.k, h.kp, (uint8_t)b_zero_point,
-                                             nb + p * f.nr, cols, f.nr, dst);
-                continue;
-            }
-#endif
-            pack_panel(&f, src->b, src->ldb, h.k, h.kp, b_zero_point, nb + p * f.nr, cols, dst);
-        }
+        pack_panels(&f, &h, src, b_zero_point, nb, ncur, panel, workspace);
         for (int32_t mb = m0 / f.mr * f.mr; mb < m1; mb += f.mr) {
             const void *ablk = adata + (size_t)(mb / f.mr) * a_block;
             const int32_t r0 = m0 > mb ? m0 - mb : 0;
@@ -356,6 +379,91 @@ static int32_t gemm(const void *packed_a, const b_source *src, int32_t b_zero_po
                 if (cols < f.nr && v->ukernel_narrow) v->ukernel_narrow(kgroups, ablk, bp, tile, cols);
                 else v->ukernel(kgroups, ablk, bp, tile);
                 store(tile, f.nr, rowsum + mb, corr, mb, r0, r1, nb + p * f.nr, cols, ep, c, ldc);
+            }
+        }
+    }
+    return SB_Q8_OK;
+}
+
+// MARK: Pairs.
+
+size_t sb_q8_pair_workspace_size(int32_t kernel, int32_t k1, int32_t k2) {
+    const sb_q8_variant *v = variant(kernel);
+    if (v == NULL || !shape_ok(1, k1) || !shape_ok(1, k2)) return 0;
+    const sb_q8_format f = v->format;
+    const size_t kp = round_up((size_t)k1, (size_t)f.kg) + round_up((size_t)k2, (size_t)f.kg);
+    const size_t elem = f.b_mode == SB_Q8_B_S16 ? 2 : 1;
+    return round_up(kp * (size_t)chunk_columns(&f, (int32_t)kp) * elem, 64);
+}
+
+int32_t sb_q8_gemm_pair(const sb_q8_operand *x, const sb_q8_operand *y, float out_scale, int32_t out_zp,
+                        int32_t relu, int32_t m0, int32_t m1, int32_t n0, int32_t n1, uint8_t *c,
+                        int32_t ldc, void *workspace, size_t workspace_size) {
+    if (x == NULL || y == NULL || c == NULL || workspace == NULL || ((uintptr_t)workspace & 63))
+        return SB_Q8_E_ARGUMENT;
+    const sb_q8_operand *op[2] = { x, y };
+    b_source src[2];
+    packed_header h[2];
+    const sb_q8_variant *v[2] = { NULL, NULL };
+    for (int32_t i = 0; i < 2; i++) {
+        const sb_q8_epilogue *ep = op[i]->epilogue;
+        if (ep == NULL || ep->scale == NULL || ep->residual != NULL || ep->relu || ep->out_type != SB_Q8_OUT_F32)
+            return SB_Q8_E_ARGUMENT;
+        src[i] = (b_source){ .b = op[i]->b, .ldb = op[i]->ldb, .input = op[i]->input, .window = op[i]->window };
+        int32_t rc = check_operand(op[i]->packed, &src[i], op[i]->zero_point, m1, n1, &h[i], &v[i]);
+        if (rc != SB_Q8_OK) return rc;
+    }
+    if (h[0].kernel != h[1].kernel || h[0].m != h[1].m) return SB_Q8_E_ARGUMENT;
+    if (m0 < 0 || m0 > m1 || n0 < 0 || n0 > n1 || ldc < n1 || out_zp < 0 || out_zp > 255 ||
+        !(out_scale > 0.0f))
+        return SB_Q8_E_ARGUMENT;
+    if (workspace_size < sb_q8_pair_workspace_size(h[0].kernel, h[0].k, h[1].k)) return SB_Q8_E_BUFFER;
+    if (m0 == m1 || n0 == n1) return SB_Q8_OK;
+
+    const sb_q8_variant *var = v[0];
+    const sb_q8_format f = var->format;
+    const size_t elem = f.b_mode == SB_Q8_B_S16 ? 2 : 1;
+    const int32_t nc = chunk_columns(&f, h[0].kp + h[1].kp);
+    const char *adata[2];
+    size_t a_block[2], panel[2];
+    int32_t kgroups[2];
+    sb_q8_pair_tiles t;
+    _Alignas(64) int32_t tiles[2][SB_Q8_MAX_TILE];
+    char *panels_at[2];
+    for (int32_t i = 0; i < 2; i++) {
+        adata[i] = (const char *)op[i]->packed + h[i].data_offset;
+        a_block[i] = (size_t)h[i].kp * f.mr * f.a_bytes;
+        panel[i] = (size_t)h[i].kp * f.nr * elem;
+        kgroups[i] = h[i].kp / f.kg;
+        t.tile[i] = tiles[i];
+        t.corr[i] = b_correction(&f, op[i]->zero_point);
+        t.ep[i] = op[i]->epilogue;
+    }
+    t.out_scale = out_scale; t.out_zp = out_zp; t.relu = relu;
+    // Operand 0's panels of a chunk first, then operand 1's.
+    panels_at[0] = workspace;
+    panels_at[1] = (char *)workspace + (size_t)((nc + f.nr - 1) / f.nr) * panel[0];
+    const sb_q8_store_pair_fn store = var->store_pair ? var->store_pair : sb_q8_store_pair;
+
+    for (int32_t nb = n0; nb < n1; nb += nc) {
+        const int32_t ncur = n1 - nb < nc ? n1 - nb : nc;
+        const int32_t panels = (ncur + f.nr - 1) / f.nr;
+        for (int32_t i = 0; i < 2; i++)
+            pack_panels(&f, &h[i], &src[i], op[i]->zero_point, nb, ncur, panel[i], panels_at[i]);
+        for (int32_t mb = m0 / f.mr * f.mr; mb < m1; mb += f.mr) {
+            const int32_t r0 = m0 > mb ? m0 - mb : 0;
+            const int32_t r1 = m1 - mb < f.mr ? m1 - mb : f.mr;
+            for (int32_t i = 0; i < 2; i++)
+                t.rowsum[i] = (const int32_t *)((const char *)op[i]->packed + h[i].rowsum_offset) + mb;
+            for (int32_t p = 0; p < panels; p++) {
+                const int32_t cols = ncur - p * f.nr < f.nr ? ncur - p * f.nr : f.nr;
+                for (int32_t i = 0; i < 2; i++) {
+                    const void *ablk = adata[i] + (size_t)(mb / f.mr) * a_block[i];
+                    const void *bp = panels_at[i] + (size_t)p * panel[i];
+                    if (cols < f.nr && var->ukernel_narrow) var->ukernel_narrow(kgroups[i], ablk, bp, tiles[i], cols);
+                    else var->ukernel(kgroups[i], ablk, bp, tiles[i]);
+                }
+                store(&t, f.nr, mb, r0, r1, nb + p * f.nr, cols, c, ldc);
             }
         }
     }

@@ -99,5 +99,6 @@ const sb_q8_variant sb_q8_variant_avx512vnni = {
     .store = sb_q8_store_tile_avx512,
     .implicit_unfold = 1,
     .ukernel_narrow = ukernel_narrow_avx512vnni,
+    .store_pair = sb_q8_store_pair_avx512,
 };
 #endif

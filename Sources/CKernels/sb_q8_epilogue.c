@@ -7,6 +7,7 @@
 #pragma GCC optimize("fp-contract=off")
 #endif
 #include "sb_q8_internal.h"
+#include "sb_u8_quant.h"
 #include <math.h>
 
 // Round half to even for |v| <= 2^22: adding and subtracting 1.5 * 2^23 leaves the nearest
@@ -58,5 +59,27 @@ void sb_q8_store_tile(const int32_t *tile, int32_t nr, const int32_t *rowsum, in
                 if (type == SB_Q8_OUT_U8) u8[j] = (uint8_t)q; else o8[j] = (int8_t)q;
             }
         }
+    }
+}
+
+void sb_q8_store_pair(const sb_q8_pair_tiles *t, int32_t nr, int32_t m_tile, int32_t r0, int32_t r1,
+                      int32_t n, int32_t cols, uint8_t *c, int32_t ldc) {
+    for (int32_t r = r0; r < r1; r++) {
+        const int32_t m = m_tile + r;
+        float sum[SB_Q8_MAX_TILE];
+        for (int32_t i = 0; i < 2; i++) {
+            const int32_t *row = t->tile[i] + (size_t)r * nr;
+            const int32_t add = t->corr[i] * t->rowsum[i][r];
+            const float s = t->ep[i]->scale[m];
+            const float *bias = t->ep[i]->bias;
+            for (int32_t j = 0; j < cols; j++) {
+                float v = (float)(row[j] + add) * s;
+                if (bias) v = v + bias[m];
+                sum[j] = i == 0 ? v : sum[j] + v;
+            }
+        }
+        uint8_t *out = c + (size_t)m * ldc + n;
+        const float fzp = (float)t->out_zp;
+        for (int32_t j = 0; j < cols; j++) out[j] = sb_quantize_u8_one(sum[j], t->out_scale, fzp, t->relu);
     }
 }

@@ -95,4 +95,41 @@ void sb_q8_store_tile_avx512(const int32_t *tile, int32_t nr, const int32_t *row
         }
     }
 }
+
+/// The pair epilogue (sb_q8_store_pair) 16 columns at a time: each tile's (float)(acc) * scale
+/// (+ bias), their sum, then sb_quantize_u8's steps in its order (ReLU, divide, clamp to +-512,
+/// round by the 1.5 * 2^23 trick, add the zero point, clamp to [0, 255]); no FMA.
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+void sb_q8_store_pair_avx512(const sb_q8_pair_tiles *t, int32_t nr, int32_t m_tile, int32_t r0, int32_t r1,
+                             int32_t n, int32_t cols, uint8_t *c, int32_t ldc) {
+    const __m512 magic = _mm512_set1_ps(12582912.0f), zero = _mm512_setzero_ps();
+    const __m512 lim_lo = _mm512_set1_ps(-512.0f), lim_hi = _mm512_set1_ps(512.0f);
+    const __m512 q_hi = _mm512_set1_ps(255.0f), scale = _mm512_set1_ps(t->out_scale);
+    const __m512 zp = _mm512_set1_ps((float)t->out_zp);
+    const sb_q8_epilogue *e0 = t->ep[0], *e1 = t->ep[1];
+    for (int32_t r = r0; r < r1; r++) {
+        const int32_t m = m_tile + r;
+        const int32_t *t0 = t->tile[0] + (size_t)r * nr, *t1 = t->tile[1] + (size_t)r * nr;
+        const __m512i add0 = _mm512_set1_epi32(t->corr[0] * t->rowsum[0][r]);
+        const __m512i add1 = _mm512_set1_epi32(t->corr[1] * t->rowsum[1][r]);
+        const __m512 s0 = _mm512_set1_ps(e0->scale[m]), s1 = _mm512_set1_ps(e1->scale[m]);
+        const __m512 b0 = _mm512_set1_ps(e0->bias ? e0->bias[m] : 0.0f);
+        const __m512 b1 = _mm512_set1_ps(e1->bias ? e1->bias[m] : 0.0f);
+        uint8_t *out = c + (size_t)m * ldc + n;
+        for (int32_t j = 0; j < cols; j += 16) {
+            const __mmask16 k = cols - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - j)) - 1);
+            __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_loadu_si512(t0 + j), add0)), s0);
+            if (e0->bias) x = _mm512_add_ps(x, b0);
+            __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_loadu_si512(t1 + j), add1)), s1);
+            if (e1->bias) y = _mm512_add_ps(y, b1);
+            __m512 v = _mm512_add_ps(x, y);
+            if (t->relu) v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), zero);
+            v = _mm512_div_ps(v, scale);
+            v = _mm512_min_ps(_mm512_max_ps(v, lim_lo), lim_hi);
+            v = _mm512_add_ps(_mm512_sub_ps(_mm512_add_ps(v, magic), magic), zp);
+            v = _mm512_min_ps(_mm512_max_ps(v, zero), q_hi);
+            _mm_mask_storeu_epi8(out + j, k, _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(v)));
+        }
+    }
+}
 #endif

@@ -32,7 +32,24 @@ typedef void (*sb_q8_narrow_fn)(int32_t kgroups, const void *a, const void *b, i
 typedef void (*sb_q8_store_fn)(const int32_t *tile, int32_t nr, const int32_t *rowsum, int32_t corr,
                                int32_t m_tile, int32_t r0, int32_t r1, int32_t n, int32_t cols,
                                const sb_q8_epilogue *ep, void *c, int32_t ldc);
+/// Stores rows [r0, r1) x columns [0, cols) of two tiles of one output block through the pair
+/// epilogue of sb_q8_gemm_pair: each tile's F32 value, their sum, then sb_quantize_u8's steps.
+typedef struct sb_q8_pair_tiles {
+    const int32_t *tile[2];
+    const int32_t *rowsum[2];      // at the block's first row
+    int32_t corr[2];
+    const sb_q8_epilogue *ep[2];
+    float out_scale;
+    int32_t out_zp, relu;
+} sb_q8_pair_tiles;
+typedef void (*sb_q8_store_pair_fn)(const sb_q8_pair_tiles *t, int32_t nr, int32_t m_tile, int32_t r0,
+                                    int32_t r1, int32_t n, int32_t cols, uint8_t *c, int32_t ldc);
+void sb_q8_store_pair(const sb_q8_pair_tiles *t, int32_t nr, int32_t m_tile, int32_t r0, int32_t r1,
+                      int32_t n, int32_t cols, uint8_t *c, int32_t ldc);
 #if defined(__x86_64__)
+/// sb_q8_store_pair in AVX-512 (F/BW/VL), bit-identical.
+void sb_q8_store_pair_avx512(const sb_q8_pair_tiles *t, int32_t nr, int32_t m_tile, int32_t r0, int32_t r1,
+                             int32_t n, int32_t cols, uint8_t *c, int32_t ldc);
 /// sb_q8_store_tile in AVX-512 (needs AVX-512 F/BW/VL), bit-identical.
 void sb_q8_store_tile_avx512(const int32_t *tile, int32_t nr, const int32_t *rowsum, int32_t corr,
                              int32_t m_tile, int32_t r0, int32_t r1, int32_t n, int32_t cols,
@@ -55,6 +72,8 @@ typedef struct sb_q8_variant {
     int32_t implicit_unfold;
     /// A micro-kernel for partial panels that skips most padding columns, or NULL.
     sb_q8_narrow_fn ukernel_narrow;
+    /// A vector form of the pair epilogue with bit-identical results, or NULL for the scalar one.
+    sb_q8_store_pair_fn store_pair;
 } sb_q8_variant;
 
 #define SB_Q8_MAX_TILE 512   // MR * NR of the largest variant, int32 elements

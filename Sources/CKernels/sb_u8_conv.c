@@ -1,6 +1,7 @@
 // uint8 activation kernels and the multi-threaded int8 convolution driver (sb_q8_conv.h).
 #include "sb_q8_conv.h"
 #include "sb_conv_internal.h"
+#include "sb_u8_quant.h"
 #include <stdatomic.h>
 #include <string.h>
 
@@ -160,18 +161,8 @@ void sb_maxpool_u8(const uint8_t *src, uint8_t *dst, const sb_window *g) {
 
 void sb_quantize_u8(const float *restrict src, uint8_t *restrict dst, size_t count, float scale,
                     int32_t zp, int32_t relu) {
-    // Adding and subtracting 1.5 * 2^23 rounds half to even for |x| < 2^22 (default rounding
-    // mode), which vectorises where nearbyintf does not; x is clamped first so that holds.
-    const float magic = 12582912.0f, fzp = (float)zp;
-    for (size_t i = 0; i < count; i++) {
-        float x = src[i];
-        if (relu) x = x < 0.0f ? 0.0f : x;
-        float v = x / scale;
-        v = v < -512.0f ? -512.0f : (v > 512.0f ? 512.0f : v);
-        float q = (v + magic) - magic + fzp;
-        q = q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q);
-        dst[i] = (uint8_t)(int32_t)q;
-    }
+    const float fzp = (float)zp;
+    for (size_t i = 0; i < count; i++) dst[i] = sb_quantize_u8_one(src[i], scale, fzp, relu);
 }
 
 void sb_global_avgpool_u8(const uint8_t *restrict src, float *restrict dst, int32_t channels, int32_t plane,

@@ -42,7 +42,7 @@ import Testing
             defer { packedA.deallocate(); packedB.deallocate() }
             #expect(sb_q8_pack_weights(kernel, weightsA, m, ka, ka, packedA, sb_q8_packed_weights_size(kernel, m, ka)) == Int32(SB_Q8_OK))
             #expect(sb_q8_pack_weights(kernel, weightsB, m, kb, kb, packedB, sb_q8_packed_weights_size(kernel, m, kb)) == Int32(SB_Q8_OK))
-            let wsize = (max(sb_q8_workspace_size(kernel, ka), sb_q8_workspace_size(kernel, kb)) + 63) / 64 * 64
+            let wsize = (sb_q8_pair_workspace_size(kernel, ka, kb) + 63) / 64 * 64
             let workspaces = Int8KernelTests.aligned(wsize * 2)
             defer { workspaces.deallocate() }
             scaleA.withUnsafeBufferPointer { sa in
@@ -67,9 +67,8 @@ import Testing
                         for threads in [Int32(1), 2] {
                             let pool = threads > 1 ? sb_pool_create(threads) : nil
                             defer { if let pool { sb_pool_destroy(pool) } }
-                            var bands = [Float](repeating: 0, count: sb_u8_pair_band_floats(&a, &b) * Int(threads))
                             var got = [UInt8](repeating: 0, count: Int(m * n))
-                            let rc = sb_u8_conv_pair(&a, inputA, &b, inputB, outScale, outZP, relu, &got, &scratch, &bands,
+                            let rc = sb_u8_conv_pair(&a, inputA, &b, inputB, outScale, outZP, relu, &got, &scratch,
                                                      workspaces, wsize, pool)
                             #expect(rc == Int32(SB_Q8_OK))
                             #expect(got == expected, "kernel \(String(cString: sb_q8_kernel_name(kernel))) threads \(threads) M=\(m) a \(wa) b \(wb)")
@@ -89,7 +88,7 @@ import Testing
         var a = sb_q8_conv_plan(window: w, out_channels: 2, unfold: 0, input_zp: 0, packed: nil, epilogue: ep, block_m: 1, block_n: 1)
         var b = a
         var out = [UInt8](repeating: 7, count: 8)
-        #expect(sb_u8_conv_pair(&a, [0, 0, 0, 0], &b, [0, 0, 0, 0], 1, 0, 0, &out, nil, nil, nil, 0, nil) == Int32(SB_Q8_E_ARGUMENT))
+        #expect(sb_u8_conv_pair(&a, [0, 0, 0, 0], &b, [0, 0, 0, 0], 1, 0, 0, &out, nil, nil, 0, nil) == Int32(SB_Q8_E_ARGUMENT))
         #expect(out.allSatisfy { $0 == 7 })
     }
 }

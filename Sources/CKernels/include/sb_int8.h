@@ -139,6 +139,34 @@ int32_t sb_q8_gemm_conv(const void *packed_a, const uint8_t *input, const struct
                         const sb_q8_epilogue *ep, void *c, int32_t ldc,
                         void *workspace, size_t workspace_size);
 
+/// One operand of sb_q8_gemm_pair: packed weights [M x K] times a uint8 B, either the matrix
+/// `b` [K x ldb] or, when `b` is NULL, the unfold of the convolution `input` by `window` read
+/// while packing (as sb_q8_gemm_conv). `epilogue` holds the operand's SB_Q8_OUT_F32 constants
+/// in real units (scale[m], bias[m] or NULL); its residual must be NULL and relu 0.
+typedef struct sb_q8_operand {
+    const void *packed;
+    const uint8_t *b;
+    int32_t ldb;
+    const uint8_t *input;
+    const struct sb_window *window;
+    int32_t zero_point;
+    const sb_q8_epilogue *epilogue;
+} sb_q8_operand;
+
+/// Bytes of workspace one sb_q8_gemm_pair call needs (64-byte aligned).
+size_t sb_q8_pair_workspace_size(int32_t kernel, int32_t k1, int32_t k2);
+
+/// Two GEMMs with one output: for each (m, n) in [m0, m1) x [n0, n1), x and y each give the F32
+/// epilogue's value (float)acc * scale[m] (+ bias[m]); c[m][n] = the uint8 quantisation of
+/// x + y exactly as sb_quantize_u8 (max(., 0) first if `relu`, then round half to even of
+/// v / out_scale, + out_zp, clamped to [0, 255]). Both weights must be packed for the same
+/// variant with the same M. Tile by tile: both micro-kernels run on the same output tile and
+/// one fused epilogue stores it, so neither fp32 result is ever written out. The bits equal
+/// the two F32 GEMMs added and quantised separately. Returns SB_Q8_OK or an error code.
+int32_t sb_q8_gemm_pair(const sb_q8_operand *x, const sb_q8_operand *y, float out_scale, int32_t out_zp,
+                        int32_t relu, int32_t m0, int32_t m1, int32_t n0, int32_t n1, uint8_t *c,
+                        int32_t ldc, void *workspace, size_t workspace_size);
+
 /// Reference twin: the obvious triple loop for acc (int32 [m x n], row stride n) ...
 void sb_q8_gemm_acc_ref(const int8_t *a, int32_t m, int32_t k, int32_t lda,
                         const uint8_t *b, int32_t n, int32_t ldb, int32_t b_zero_point,

@@ -9,23 +9,23 @@
 extern "C" {
 #endif
 
-/// output = quantize_u8(act(conv_a(input_a) + conv_b(input_b)), out_scale, out_zp): both
-/// convolutions' GEMMs (sb_q8_gemm) write fp32 in real units — each plan's epilogue must be
-/// SB_Q8_OUT_F32 with scale[m] = w_scale[m] * in_scale, bias[m] real (or NULL), no residual, no
-/// relu — they are added in fp32 (a + b, one rounding), `relu` applies max(., 0) and the sum is
-/// quantised as sb_quantize_u8 (round half to even of v / out_scale, + out_zp, clamped to
-/// [0, 255]). Both must have the same output shape (M x N). The work is split over the pool's
-/// threads by output columns (by rows when N is small) and done in column bands, so neither
-/// fp32 result exists whole: each thread uses `sb_u8_pair_band_floats(a, b)` floats of `bands`.
-/// `scratch` holds the unfolds: K_a * N bytes if a->unfold, then K_b * N if b->unfold.
-/// `workspaces` as for sb_q8_conv2d. Returns SB_Q8_OK or the GEMM's error code.
+/// output = quantize_u8(act(conv_a(input_a) + conv_b(input_b)), out_scale, out_zp): each
+/// plan's epilogue must be SB_Q8_OUT_F32 in real units (scale[m] = w_scale[m] * in_scale,
+/// bias[m] real or NULL, no residual, no relu); the two values are added in fp32 (a + b, one
+/// rounding), `relu` applies max(., 0) and the sum is quantised as sb_quantize_u8 (round half
+/// to even of v / out_scale, + out_zp, clamped to [0, 255]). Both must have the same output
+/// shape (M x N). Computed by sb_q8_gemm_pair: both micro-kernels on each output tile and one
+/// fused epilogue, so neither fp32 result exists anywhere. Split over the pool's threads in
+/// chunks of output columns (of rows when N is small). `scratch` holds the unfolds the kernel
+/// cannot pack straight from the inputs (`sb_u8_pair_scratch_bytes`; may be NULL when that is
+/// 0); `workspaces` one `workspace_size` block (64-byte aligned, at least
+/// `sb_u8_pair_workspace_size(a, b)`) per pool thread. Returns SB_Q8_OK or an error code.
 int32_t sb_u8_conv_pair(const sb_q8_conv_plan *a, const uint8_t *input_a,
                         const sb_q8_conv_plan *b, const uint8_t *input_b,
                         float out_scale, int32_t out_zp, int32_t relu, uint8_t *output,
-                        uint8_t *scratch, float *bands, void *workspaces, size_t workspace_size,
-                        sb_pool *pool);
-/// Floats of `bands` one thread of sb_u8_conv_pair needs.
-size_t sb_u8_pair_band_floats(const sb_q8_conv_plan *a, const sb_q8_conv_plan *b);
+                        uint8_t *scratch, void *workspaces, size_t workspace_size, sb_pool *pool);
+/// Bytes of each thread's workspace sb_u8_conv_pair needs.
+size_t sb_u8_pair_workspace_size(const sb_q8_conv_plan *a, const sb_q8_conv_plan *b);
 /// Bytes of `scratch` sb_u8_conv_pair needs.
 size_t sb_u8_pair_scratch_bytes(const sb_q8_conv_plan *a, const sb_q8_conv_plan *b);
 

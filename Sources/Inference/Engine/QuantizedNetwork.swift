@@ -46,9 +46,6 @@ public final class QuantizedNetwork {
     let pairOf: [Int: Int]
     let deferred: Set<Int>
     let virtualActivations: Set<Int>
-    /// Per-thread fp32 band buffers of the pairs (`pairBandFloats` each).
-    private var pairScratch: UnsafeMutablePointer<Float>
-    private let pairBandFloats: Int
     /// Dense layers (the classifier head) with int8 weights, by layer index.
     var heads: [Int: QuantizedHead] = [:]
     private var fp32Plans: [sb_conv_plan]
@@ -63,7 +60,7 @@ public final class QuantizedNetwork {
     public var flops: Double { plan.layers.reduce(0) { $0 + $1.flops } }
     /// Bytes of packed int8 weights plus fp32 parameters the engine reads.
     public var parameterBytes: Int { packedBytes + parameterCount * 4 }
-    public var workspaceBytes: Int { arenaBytes + scratchBytes + ((bandFloats + pairBandFloats) * 4 + workspaceSize) * max(threads, 1) }
+    public var workspaceBytes: Int { arenaBytes + scratchBytes + (bandFloats * 4 + workspaceSize) * max(threads, 1) }
     public var layerCount: Int { plan.layers.count }
     /// The name of the int8 GEMM variant in use ("avx512vnni", "neon", ...).
     public var kernelName: String { String(cString: sb_q8_kernel_name(kernel)) }
@@ -118,16 +115,21 @@ public final class QuantizedNetwork {
         packedBytes = totalPacked
         packed = UnsafeMutableRawPointer.allocate(byteCount: max(totalPacked, 64), alignment: 64)
         constants = Network.allocate(max(constantCount, 16))
-        workspaceSize = (workspace + 63) / 64 * 64
-        workspaces = UnsafeMutableRawPointer.allocate(byteCount: workspaceSize, alignment: 64)
-
         // Projection shortcuts added in fp32 before their block's requantisation: the projection
         // runs with the block's last conv (`sb_u8_conv_pair`), its output never stored.
         let pairs = Quantizer.projectionPairs(plan, int8Layers: Set(weightsByLayer.keys))
             .filter { quantization.activations[$0.shortcutOutput] == nil }
         var pairOf = [Int: Int](), deferred = Set<Int>()
-        for pair in pairs { pairOf[pair.block] = pair.shortcut; deferred.insert(pair.shortcut) }
+        for pair in pairs {
+            pairOf[pair.block] = pair.shortcut
+            deferred.insert(pair.shortcut)
+            if case .conv(let block) = plan.layers[pair.block], case .conv(let shortcut) = plan.layers[pair.shortcut] {
+                workspace = max(workspace, sb_q8_pair_workspace_size(kernel, Int32(block.reduction), Int32(shortcut.reduction)))
+            }
+        }
         self.pairOf = pairOf
+        workspaceSize = (workspace + 63) / 64 * 64
+        workspaces = UnsafeMutableRawPointer.allocate(byteCount: workspaceSize, alignment: 64)
         self.deferred = deferred
         let virtual = Set(pairs.map(\.shortcutOutput))
         virtualActivations = virtual
@@ -226,15 +228,10 @@ public final class QuantizedNetwork {
                 bandNeeded = max(bandNeeded, sb_conv2d_f32_u8_scratch(&p, Self.bandRows))
             }
         }
-        var pairBands = 16
         for pair in pairs {
-            let a = q8[index[pair.block]], b = q8[index[pair.shortcut]]
-            var (pa, pb) = (a, b)
-            scratchNeeded = max(scratchNeeded, sb_u8_pair_scratch_bytes(&pa, &pb))
-            pairBands = max(pairBands, sb_u8_pair_band_floats(&pa, &pb))
+            var (a, b) = (q8[index[pair.block]], q8[index[pair.shortcut]])
+            scratchNeeded = max(scratchNeeded, sb_u8_pair_scratch_bytes(&a, &b))
         }
-        pairBandFloats = (pairBands + 15) / 16 * 16
-        pairScratch = Network.allocate(pairBandFloats)
         for (layerIndex, layer) in plan.layers.enumerated() {
             guard case .dense(let dense) = layer else { continue }
             let bias = quantization.denseBiases?.first { $0.layer == layerIndex }?.bias
@@ -261,7 +258,6 @@ public final class QuantizedNetwork {
         ownInputQ.deallocate()
         scratch.deallocate()
         free(bandScratch)
-        free(pairScratch)
         workspaces.deallocate()
     }
 
@@ -276,8 +272,6 @@ public final class QuantizedNetwork {
         workspaces = UnsafeMutableRawPointer.allocate(byteCount: workspaceSize * threads, alignment: 64)
         free(bandScratch)
         bandScratch = Network.allocate(bandFloats * threads)
-        free(pairScratch)
-        pairScratch = Network.allocate(pairBandFloats * threads)
         BLASRuntime.threads = 1
     }
 
@@ -379,7 +373,7 @@ public final class QuantizedNetwork {
                 sb_u8_conv_pair(plans.baseAddress! + planIndex[index], bytes(conv.input),
                                 plans.baseAddress! + planIndex[shortcut], bytes(projection.input),
                                 out.scale, out.zeroPoint, conv.relu ? 1 : 0, bytes(conv.output),
-                                scratch.assumingMemoryBound(to: UInt8.self), pairScratch, workspaces, workspaceSize, pool)
+                                scratch.assumingMemoryBound(to: UInt8.self), workspaces, workspaceSize, pool)
             }
             guard rc == Int32(SB_Q8_OK) else {
                 throw InferenceError(.invalidGraph, "layer \(index): int8 convolution pair failed (error \(rc))")
