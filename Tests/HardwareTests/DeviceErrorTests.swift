@@ -62,7 +62,7 @@ import Testing
     @Test(.enabled(if: hasVideo, "no /dev/video0 on this machine (no camera; v4l2loopback unavailable)"))
     func cameraDeliversAFrame() async throws {
         let camera = try V4L2Camera(.init(device: "/dev/video0", pixelFormat: .yuyv, warmupFrames: 2),
-                                    decodeMJPEG: Self.noDecode, convertYUYV: testYUYVToRGB)
+                                    decodeMJPEG: Self.noDecode, convertYUYV: FrameAssembler.imagingYUYV)
         defer { camera.stop() }
         let frame = try await camera.capture()
         #expect(frame.origin == "/dev/video0" && frame.width > 0)
