@@ -19,6 +19,9 @@
   the standard Huffman tables out), 4x3 flat 16x16 colour blocks (BLOCKS below) above a 16 px
   band with a horizontal gradient (red 0 → 252 in steps of 4, blue the reverse), encoded by
   Pillow at quality 90. Needs Pillow (tools/requirements.txt).
+- camera_ring.dqbuf: what VIDIOC_DQBUF returned around capture requests, one scenario each, in
+  the form the camera adapter sees (synthetic, modelled on a UVC webcam at 30 fps with a ring
+  of 3 mmap buffers and start-of-frame timestamps).
 """
 ns = 1_000_000_000
 lines = ["# lid switch, active-low with pull-up; logical edges; ns on CLOCK_MONOTONIC"]
@@ -196,3 +199,28 @@ else:
             frame += jpeg[i:i + 2 + length]
         i += 2 + length
     open("blocks_64x64.mjpg", "wb").write(frame)
+
+# camera_ring.dqbuf: 'scenario <name>'; 'request <ns>' = capture() called (CLOCK_MONOTONIC);
+# 'drain' = one drain of the ring (DQBUF until EAGAIN), after which the adapter re-queues and
+# polls; 'buffer <index> <sequence> <timestamp ns | -> [error]', '-' = not a monotonic stamp.
+frame = 33_366_667  # 1/29.97 s
+ring = ["# V4L2 DQBUF records; see generate.py"]
+# idle: the last capture at 100 s; the ring refilled within 0.1 s and then stalled (no buffer
+# queued); the next request comes minutes later. The first drain is all stale; the first frame
+# after re-queueing starts one sensor frame later.
+request = 287 * ns + 512_000_000
+ring += ["scenario idle", f"request {request}", "drain"]
+ring += [f"buffer {i} {4 + i} {100 * ns + (i + 1) * frame}" for i in range(3)]
+ring += ["drain", f"buffer 0 7 {request + 9_870_000}"]
+# busy: streaming and the worker was late to the request: the first drain holds a stale frame
+# and one that started 0.2 ms after the request.
+request = 50 * ns
+ring += ["scenario busy", f"request {request}", "drain",
+         f"buffer 1 20 {request - frame + 200_000}", f"buffer 2 21 {request + 200_000}"]
+# corrupt: two fresh frames, the newer flagged V4L2_BUF_FLAG_ERROR (USB packet loss).
+request = 60 * ns
+ring += ["scenario corrupt", f"request {request}", "drain",
+         f"buffer 0 30 {request + 1_000_000}", f"buffer 1 31 {request + 1_000_000 + frame} error"]
+# nostamp: a driver without monotonic timestamps: the first drain cannot be trusted, the next can.
+ring += ["scenario nostamp", f"request {70 * ns}", "drain", "buffer 0 40 -", "buffer 1 41 -", "drain", "buffer 2 42 -"]
+open("camera_ring.dqbuf", "w").write("\n".join(ring) + "\n")
