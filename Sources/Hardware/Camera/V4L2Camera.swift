@@ -63,8 +63,8 @@ public final class V4L2Camera: FrameSource {
 
     /// Opens and starts the camera.
     /// - Parameters:
-    ///   - decodeMJPEG: JPEG bytes → RGB frame (the Imaging module's decoder).
-    ///   - convertYUYV: tightly packed YUYV bytes → RGB frame (Imaging's converter).
+    ///   - decodeMJPEG: JPEG bytes → RGB frame (`FrameAssembler.libjpegMJPEG` in the firmware).
+    ///   - convertYUYV: tightly packed YUYV bytes → RGB frame (`FrameAssembler.imagingYUYV`).
     /// - Throws: `HardwareError` naming the device: `.notFound` (`/dev/video0` missing),
     ///   `.permissionDenied` (not in `video`), `.unsupported` (not a capture/streaming device,
     ///   pixel format refused), or the failing ioctl.
