@@ -23,7 +23,9 @@
 # the service is enabled by the wants/ symlink systemd itself would create.
 #
 # --uninstall removes what the manifest lists; the data in var/lib/smartbin and an edited
-# config.toml stay unless --purge (which also removes the user on a real root).
+# config.toml stay unless --purge (which also removes the user on a real root). Removing the
+# config.txt block is asked too; when it is not done (no terminal, or declined) the manifest
+# stays with just that entry, so a later `--uninstall --yes` removes it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -238,17 +240,20 @@ apply_config_txt() {
         record "block /$rel"
         return 0
     fi
-    if [[ ! -f "$file" ]]; then
-        if $real_root; then
-            note "no $file: add these lines to your config.txt by hand: ${lines[*]}"
-            return 0
-        fi
-        mkdir -p "$(dirname "$file")"
-        : >"$file"
+    if [[ ! -f "$file" ]] && $real_root; then
+        note "no $file: add these lines to your config.txt by hand: ${lines[*]}"
+        return 0
     fi
     if ! ask "add ${lines[*]} to $file (takes effect after a reboot)?"; then
         note "config.txt unchanged; the servo needs: ${lines[*]}"
+        # A block an earlier run added (another board's) stays listed, so --uninstall can remove it.
+        if [[ -f "$file" ]] && grep -qF "$marker_begin" "$file"; then record "block /$rel"; fi
         return 0
+    fi
+    if [[ ! -f "$file" ]]; then
+        # A staging root without a boot partition: created only once the answer is yes.
+        mkdir -p "$(dirname "$file")"
+        : >"$file"
     fi
     local tmp
     tmp="$(mktemp "$file.XXXXXX")"
@@ -403,7 +408,7 @@ do_uninstall() {
         systemctl disable --now smartbin.service || true
     fi
     local kind path mode owner extra dest
-    local dirs=()
+    local dirs=() left=()
     # Files and links first, folders after (deepest first).
     while read -r kind path mode owner extra; do
         dest="$(at "${path#/}")"
@@ -424,15 +429,19 @@ do_uninstall() {
                 if [[ -L "$dest" ]]; then rm -f "$dest"; note "removed $dest"; changes=$((changes + 1)); fi
                 ;;
             block)
-                if [[ -f "$dest" ]] && grep -qF "$marker_begin" "$dest" && ask "remove the SmartBin lines from $dest?"; then
-                    local tmp
-                    tmp="$(mktemp "$dest.XXXXXX")"
-                    remove_block "$dest" >"$tmp"
-                    chmod --reference="$dest" "$tmp"
-                    mv -f "$tmp" "$dest"
-                    note "removed the SmartBin lines from $dest"
-                    changes=$((changes + 1))
+                if [[ ! -f "$dest" ]] || ! grep -qF "$marker_begin" "$dest"; then continue; fi
+                if ! ask "remove the SmartBin lines from $dest?"; then
+                    # Still ours to remove: the manifest keeps this entry for a later --uninstall.
+                    left+=("$kind $path")
+                    continue
                 fi
+                local tmp
+                tmp="$(mktemp "$dest.XXXXXX")"
+                remove_block "$dest" >"$tmp"
+                chmod --reference="$dest" "$tmp"
+                mv -f "$tmp" "$dest"
+                note "removed the SmartBin lines from $dest"
+                changes=$((changes + 1))
                 ;;
             dir) dirs+=("$dest") ;;
             data) if $purge; then dirs+=("$dest"); fi ;;
@@ -454,8 +463,15 @@ do_uninstall() {
     if ! $purge && [[ -d "$(at var/lib/smartbin)" ]]; then
         note "kept $(at var/lib/smartbin)/ (outbox and models; --purge removes it)"
     fi
-    rm -f "$manifest"
-    rmdir "$(dirname "$manifest")" 2>/dev/null || true
+    if ((${#left[@]})); then
+        # Only what is still to undo; everything else is gone.
+        manifest_lines=("${left[@]}")
+        write_manifest
+        note "kept $manifest for what is left (rerun --uninstall --yes to finish)"
+    else
+        rm -f "$manifest"
+        rmdir "$(dirname "$manifest")" 2>/dev/null || true
+    fi
     if systemd_running; then
         systemctl daemon-reload
         udevadm control --reload-rules || true

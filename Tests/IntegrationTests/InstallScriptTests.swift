@@ -8,9 +8,22 @@ import Testing
     static var script: String { SmartBinChildProcess.packageRoot + "/deploy/install.sh" }
     static let originalConfigTxt = "# Raspberry Pi config\ndtparam=audio=on\n\n[all]\n"
 
-    func install(_ root: String, _ extra: [String] = []) throws -> ToolRun {
+    /// Runs the installer into `root`; `yes: false` leaves the config.txt question to the (absent) terminal.
+    func install(_ root: String, _ extra: [String] = [], yes: Bool = true) throws -> ToolRun {
         try ToolRun.run("/bin/bash", [Self.script, "--root", root, "--board", "pi5", "--binary", SmartBinChildProcess.binary,
-                                      "--yes", "--no-systemd"] + extra)
+                                      "--no-systemd"] + (yes ? ["--yes"] : []) + extra)
+    }
+
+    func uninstall(_ root: String, yes: Bool) throws -> ToolRun {
+        try ToolRun.run("/bin/bash", [Self.script, "--root", root, "--uninstall", "--no-systemd"] + (yes ? ["--yes"] : []))
+    }
+
+    static let manifestPath = "usr/local/share/smartbin/install.manifest"
+
+    /// The manifest's entries (comments dropped).
+    func manifestEntries(_ root: String) throws -> [String] {
+        try String(contentsOfFile: root + "/" + Self.manifestPath, encoding: .utf8)
+            .split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
     }
 
     /// path → "mode size mtime sha" for every file, folder and link under `root`.
@@ -113,6 +126,65 @@ import Testing
         let removed = try ToolRun.run("/bin/bash", [Self.script, "--root", root, "--uninstall", "--yes", "--no-systemd"])
         #expect(removed.status == 0)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == edited, "an edited config survives --uninstall")
+    }
+
+    @Test func uninstallWithoutATerminalKeepsTheConfigTxtBlockForALaterYes() throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let fm = FileManager.default
+        let configTxt = root + "/boot/firmware/config.txt"
+        try fm.createDirectory(atPath: root + "/boot/firmware", withIntermediateDirectories: true)
+        try Self.originalConfigTxt.write(toFile: configTxt, atomically: true, encoding: .utf8)
+        let installed = try install(root)
+        #expect(installed.status == 0, "\(installed.output)")
+        let withBlock = try String(contentsOfFile: configTxt, encoding: .utf8)
+        #expect(withBlock.contains("# >>> smartbin"), "\(withBlock)")
+
+        // No terminal, no --yes: everything else goes, the block and its manifest entry stay.
+        let first = try uninstall(root, yes: false)
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("remove the SmartBin lines from \(configTxt)? — not asked (no terminal)"), "\(first.output)")
+        #expect(try String(contentsOfFile: configTxt, encoding: .utf8) == withBlock, "the block must stay when not asked")
+        for path in ["usr/local/bin/smartbin", "etc/smartbin/config.toml", "etc/systemd/system/smartbin.service"] {
+            #expect(!fm.fileExists(atPath: root + "/" + path), "\(path) left behind")
+        }
+        #expect(try manifestEntries(root) == ["block /boot/firmware/config.txt"])
+
+        // Asking again without a terminal changes nothing.
+        let again = try uninstall(root, yes: false)
+        #expect(again.status == 0 && again.output.contains("0 change(s)"), "\(again.output)")
+        #expect(try manifestEntries(root) == ["block /boot/firmware/config.txt"])
+
+        // With --yes the block goes, and with it the manifest and its folder.
+        let second = try uninstall(root, yes: true)
+        #expect(second.status == 0, "\(second.output)")
+        #expect(try String(contentsOfFile: configTxt, encoding: .utf8) == Self.originalConfigTxt)
+        #expect(!fm.fileExists(atPath: root + "/" + Self.manifestPath))
+        #expect(!fm.fileExists(atPath: root + "/usr/local/share/smartbin"))
+    }
+
+    @Test func aDeclinedConfigTxtQuestionLeavesConfigTxtAlone() throws {
+        let fm = FileManager.default
+        // A staging root without a boot partition: no config.txt appears.
+        let bare = try temporaryDirectory()
+        defer { try? fm.removeItem(atPath: bare) }
+        let run = try install(bare, yes: false)
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("not asked (no terminal)") && run.output.contains("config.txt unchanged"), "\(run.output)")
+        #expect(!fm.fileExists(atPath: bare + "/boot/firmware/config.txt"), "a declined question must not create config.txt")
+        #expect(!fm.fileExists(atPath: bare + "/boot"), "nor its folder")
+        #expect(try !manifestEntries(bare).contains { $0.hasPrefix("block ") })
+        // Idempotent without the answer too.
+        #expect(try install(bare, yes: false).output.contains("0 change(s)"))
+
+        // An existing config.txt stays byte for byte.
+        let root = try temporaryDirectory()
+        defer { try? fm.removeItem(atPath: root) }
+        try fm.createDirectory(atPath: root + "/boot/firmware", withIntermediateDirectories: true)
+        try Self.originalConfigTxt.write(toFile: root + "/boot/firmware/config.txt", atomically: true, encoding: .utf8)
+        #expect(try install(root, yes: false).status == 0)
+        #expect(try String(contentsOfFile: root + "/boot/firmware/config.txt", encoding: .utf8) == Self.originalConfigTxt)
+        #expect(try !manifestEntries(root).contains { $0.hasPrefix("block ") })
     }
 
     @Test func refusesAnUnknownBoard() throws {

@@ -5,7 +5,8 @@ import Testing
 /// Model updates against the running simulated bin over a real broker: a good model sent in
 /// chunks is swapped in (events carry its sha256), a corrupt one and a wrong digest are refused
 /// with a reason and the model in use stays, rollback returns to the previous model, a model
-/// dropped into `models/incoming/` is installed, and the installed model survives a restart.
+/// dropped into `models/incoming/` is installed, and the installed model survives a restart —
+/// for ONNX files and for compiled `.sbm` models alike.
 @Suite(.serialized, .timeLimit(.minutes(4))) struct ModelUpdateOverMQTTTests {
     static func sha256(_ path: String) throws -> String {
         let run = try ToolRun.run("/usr/bin/sha256sum", [path])
@@ -126,6 +127,86 @@ import Testing
         _ = await subscriber.waitForMessages(count: seen + 1, topic: eventTopic, timeout: .seconds(60))
         let afterRestart = subscriber.messages.filter { $0.topic == eventTopic }.dropFirst(seen).compactMap(Self.eventModel)
         #expect(afterRestart.first == shaC, "after a restart: \(afterRestart)\n\(bin.output)")
+        bin.signal(SIGTERM)
+        _ = await bin.wait(timeout: .seconds(20))
+    }
+
+    /// Compiles `onnx` with `smartbin model compile` (fp32) into `output`.
+    static func compile(_ onnx: String, to output: String, directory: String) async throws {
+        let process = try SmartBinChildProcess(["model", "compile", onnx, "-o", output], directory: directory)
+        let status = await process.wait(timeout: .seconds(120))
+        try #require(status == 0, "smartbin model compile \(onnx) failed:\n\(process.output)")
+    }
+
+    @Test func compiledModelsUpdateByChunksPathAndDropFolder() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let broker = try await MosquittoBroker.start()
+        defer { Task { await broker.stop() } }
+        let base = "smartbin/default/bin-sbm"
+        let (eventTopic, updateResult) = (base + "/event", base + "/cmd/update_model/result")
+        let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: [base + "/#"])
+        defer { Task { await subscriber.stop() } }
+
+        let modelA = try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx")
+        let (sbmB, sbmC, sbmD) = (directory + "/b.sbm", directory + "/c.sbm", directory + "/d.sbm")
+        try await Self.compile(try SmartBinChildProcess.model("tiny-v1.5-keras-6.onnx"), to: sbmB, directory: directory)
+        try await Self.compile(try SmartBinChildProcess.model("tiny-v1.5-torch-foldbn-6.onnx"), to: sbmC, directory: directory)
+        try await Self.compile(modelA, to: sbmD, directory: directory)
+        let (shaB, shaC, shaD) = (try Self.sha256(sbmB), try Self.sha256(sbmC), try Self.sha256(sbmD))
+        let data = directory + "/data"
+        let arguments = ["simulate", "--broker", "127.0.0.1:\(broker.port)", "--bin-id", "bin-sbm", "--model", modelA,
+                         "--rate", "10", "--data-dir", data]
+        var bin = try SmartBinChildProcess(arguments, directory: directory)
+        let first = await subscriber.waitForMessages(count: 1, topic: eventTopic, timeout: .seconds(60))
+        try #require(first.count == 1, "no event:\n\(bin.output)")
+
+        // 1. An .sbm in chunks: recognised by its magic, kept as <transfer>.sbm, loaded as compiled.
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: sbmB)))
+        let size = (bytes.count + 1) / 2
+        for index in 0..<2 {
+            let chunk = Data(bytes[(index * size)..<min(bytes.count, (index + 1) * size)]).base64EncodedString()
+            try await BrokerSubscriber.publish(port: broker.port, topic: base + "/cmd/update_model",
+                                               payload: #"{"transfer":"sbm1","chunk":\#(index),"of":2,"sha256":"\#(shaB)","data":"\#(chunk)"}"#)
+        }
+        let chunked = try await Self.result(subscriber, topic: updateResult, number: 1)
+        #expect(chunked["ok"] as? Bool == true && chunked["in_use"] as? String == shaB, "\(chunked)\n\(bin.output)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: data + "/models/current.onnx") == data + "/models/sbm1.sbm")
+        var seen = subscriber.messages.filter { $0.topic == eventTopic }.count
+        var models = await Self.eventsSwitch(subscriber, topic: eventTopic, to: shaB, after: seen)
+        #expect(models.first == shaB && Set(models) == [shaB], "events after the .sbm update: \(models)")
+
+        // 2. An .sbm already copied into the models folder, by path.
+        try FileManager.default.copyItem(atPath: sbmC, toPath: data + "/models/c.sbm")
+        try await BrokerSubscriber.publish(port: broker.port, topic: base + "/cmd/update_model",
+                                           payload: #"{"sha256":"\#(shaC)","path":"\#(data)/models/c.sbm"}"#)
+        let byPath = try await Self.result(subscriber, topic: updateResult, number: 2)
+        #expect(byPath["ok"] as? Bool == true && byPath["in_use"] as? String == shaC, "\(byPath)")
+        // Other extensions are still refused, naming both accepted ones.
+        try FileManager.default.copyItem(atPath: sbmC, toPath: data + "/models/c.bin")
+        try await BrokerSubscriber.publish(port: broker.port, topic: base + "/cmd/update_model",
+                                           payload: #"{"sha256":"\#(shaC)","path":"\#(data)/models/c.bin"}"#)
+        let wrongName = try await Self.result(subscriber, topic: updateResult, number: 3)
+        #expect(wrongName["ok"] as? Bool == false && (wrongName["reason"] as? String)?.contains("an .onnx or .sbm file") == true, "\(wrongName)")
+
+        // 3. Dropped into incoming/ with its sha256sum sidecar.
+        try FileManager.default.copyItem(atPath: sbmD, toPath: data + "/models/incoming/dropped.sbm")
+        try "\(shaD)  dropped.sbm\n".write(toFile: data + "/models/incoming/dropped.sbm.sha256", atomically: true, encoding: .utf8)
+        let dropped = try await Self.result(subscriber, topic: updateResult, number: 4)
+        #expect(dropped["ok"] as? Bool == true && dropped["sha256"] as? String == shaD && dropped["source"] as? String == "incoming/dropped.sbm",
+                "\(dropped)")
+        seen = subscriber.messages.filter { $0.topic == eventTopic }.count
+        models = await Self.eventsSwitch(subscriber, topic: eventTopic, to: shaD, after: seen)
+        #expect(models.first == shaD, "events after the drop: \(models)")
+
+        // 4. A restart loads the installed .sbm through current.onnx.
+        bin.signal(SIGTERM)
+        #expect(await bin.wait(timeout: .seconds(20)) == 0, "\(bin.output)")
+        seen = subscriber.messages.filter { $0.topic == eventTopic }.count
+        bin = try SmartBinChildProcess(arguments, directory: directory)
+        _ = await subscriber.waitForMessages(count: seen + 1, topic: eventTopic, timeout: .seconds(60))
+        let afterRestart = subscriber.messages.filter { $0.topic == eventTopic }.dropFirst(seen).compactMap(Self.eventModel)
+        #expect(afterRestart.first == shaD, "after a restart: \(afterRestart)\n\(bin.output)")
         bin.signal(SIGTERM)
         _ = await bin.wait(timeout: .seconds(20))
     }

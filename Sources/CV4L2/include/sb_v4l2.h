@@ -37,6 +37,9 @@ _Static_assert(sizeof(struct v4l2_pix_format) == 48, "v4l2_pix_format layout cha
 _Static_assert(sizeof(struct v4l2_requestbuffers) == 20, "v4l2_requestbuffers layout changed");
 _Static_assert(sizeof(struct v4l2_fmtdesc) == 64, "v4l2_fmtdesc layout changed");
 _Static_assert(sizeof(((struct v4l2_format *)0)->fmt) == 200, "v4l2_format union size changed");
+// The camera's freshness rule (Sources/Hardware/Camera/FrameFreshness.swift) repeats these two.
+_Static_assert(V4L2_BUF_FLAG_TIMESTAMP_MASK == 0xe000, "V4L2_BUF_FLAG_TIMESTAMP_MASK changed");
+_Static_assert(V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC == 0x2000, "V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC changed");
 #if __SIZEOF_POINTER__ == 8
 _Static_assert(sizeof(struct v4l2_buffer) == 88, "v4l2_buffer layout changed (64-bit)");
 #endif

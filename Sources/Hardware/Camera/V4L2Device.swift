@@ -12,7 +12,7 @@ import Musl
 ///
 /// Opening needs read/write access to the node (`video` group). Every call may block the calling
 /// thread for at most its timeout; not `Sendable` — it lives on the camera's worker thread.
-final class V4L2Device {
+final class V4L2Device: CaptureDevice {
     /// What `VIDIOC_QUERYCAP` said.
     struct Capabilities: Sendable, Hashable {
         var driver: String
@@ -113,35 +113,78 @@ final class V4L2Device {
         streaming = true
     }
 
-    /// Waits up to `timeout` for a frame, then dequeues every filled buffer, re-queues all but the
-    /// newest, copies the newest out and re-queues it. Returns `nil` on timeout. Blocks the calling
-    /// thread for at most `timeout`.
-    /// - Throws: `HardwareError.deviceLost` on `ENODEV`/`EIO` (unplugged), naming the ioctl.
-    func newestFrame(timeout: Duration) throws(HardwareError) -> (bytes: [UInt8], sequence: UInt32, corrupt: Bool)? {
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let ready = try V4L2.check("poll", path) { poll(&pfd, 1, milliseconds) }
-        guard ready > 0 else { return nil }
-        if pfd.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 && pfd.revents & Int16(POLLIN) == 0 {
-            throw HardwareError(.deviceLost, "\(path): poll reported an error condition (revents \(pfd.revents))", errno: ENODEV)
+    /// Drains the ring, keeps the newest buffer captured at or after `requestedAt`
+    /// (`FrameFreshness`), re-queues the rest and, while none is fresh, waits for the next frame
+    /// until `deadline`. Blocks the calling thread until `deadline` at most.
+    /// - Throws: `HardwareError.timeout` naming the device and how many stale buffers were
+    ///   dropped; `.deviceLost` on `ENODEV`/`EIO` (unplugged), naming the ioctl.
+    func frame(capturedAfter requestedAt: Duration, deadline: Duration) throws(HardwareError) -> CapturedFrame {
+        var afterDrain = false
+        var dropped = 0
+        while true {
+            let drained = try dequeueAll()
+            let views = drained.map(Self.view)
+            let pick = FrameFreshness.freshest(views, requestedAt: requestedAt, afterDrain: afterDrain)
+            var copied: [UInt8] = []
+            if let pick {
+                let buffer = drained[pick]
+                let mapping = buffers[Int(buffer.index)]
+                copied = [UInt8](UnsafeRawBufferPointer(start: mapping.start, count: min(Int(buffer.bytesused), mapping.length)))
+            }
+            for var buffer in drained { try V4L2.ioctl(fd, SB_VIDIOC_QBUF, &buffer, "VIDIOC_QBUF", path) }
+            if let pick {
+                let view = views[pick]
+                return CapturedFrame(bytes: copied, sequence: view.sequence, timestamp: view.timestamp,
+                                     corrupt: view.corrupt, staleDropped: dropped + pick)
+            }
+            dropped += drained.count
+            afterDrain = true
+            let now = MonotonicClock.now()
+            guard now < deadline, try waitReadable(for: deadline - now) else {
+                throw HardwareError(.timeout, "\(path): no frame captured after the request within the capture timeout (VIDIOC_DQBUF; \(dropped) older buffer(s) dropped)", errno: ETIMEDOUT)
+            }
         }
-        var newest: v4l2_buffer?
+    }
+
+    /// Every buffer the driver has filled, in dequeue order (`VIDIOC_DQBUF` until `EAGAIN`).
+    private func dequeueAll() throws(HardwareError) -> [v4l2_buffer] {
+        var drained: [v4l2_buffer] = []
         while true {
             var buffer = emptyBuffer(index: 0)
             do {
                 try V4L2.ioctl(fd, SB_VIDIOC_DQBUF, &buffer, "VIDIOC_DQBUF", path)
             } catch where error.errno == EAGAIN {
-                break
+                return drained
+            } catch {
+                // Give back what was taken before failing, so a retry finds the whole ring.
+                for var taken in drained { _ = try? V4L2.ioctl(fd, SB_VIDIOC_QBUF, &taken, "VIDIOC_QBUF", path) }
+                throw error
             }
-            if var stale = newest { try V4L2.ioctl(fd, SB_VIDIOC_QBUF, &stale, "VIDIOC_QBUF", path) }
-            newest = buffer
+            drained.append(buffer)
         }
-        guard var buffer = newest else { return nil }
-        let mapping = buffers[Int(buffer.index)]
-        let used = min(Int(buffer.bytesused), mapping.length)
-        let bytes = [UInt8](UnsafeRawBufferPointer(start: mapping.start, count: used))
-        try V4L2.ioctl(fd, SB_VIDIOC_QBUF, &buffer, "VIDIOC_QBUF", path)
-        return (bytes, buffer.sequence, buffer.flags & SB_V4L2_BUF_FLAG_ERROR != 0)
+    }
+
+    /// `poll` for a filled buffer; false when `timeout` passed first.
+    private func waitReadable(for timeout: Duration) throws(HardwareError) -> Bool {
+        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let (seconds, attoseconds) = timeout.components
+        // Rounded up, so the wait never ends just before the deadline.
+        let milliseconds = Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+        let ready = try V4L2.check("poll", path) { poll(&pfd, 1, milliseconds) }
+        guard ready > 0 else { return false }
+        if pfd.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 && pfd.revents & Int16(POLLIN) == 0 {
+            throw HardwareError(.deviceLost, "\(path): poll reported an error condition (revents \(pfd.revents))", errno: ENODEV)
+        }
+        return true
+    }
+
+    /// A dequeued buffer as the freshness rule sees it.
+    private static func view(_ buffer: v4l2_buffer) -> FrameFreshness.Buffer {
+        FrameFreshness.Buffer(
+            index: buffer.index, sequence: buffer.sequence,
+            timestamp: FrameFreshness.monotonicTimestamp(flags: buffer.flags, seconds: Int64(buffer.timestamp.tv_sec),
+                                                         microseconds: Int64(buffer.timestamp.tv_usec)),
+            corrupt: buffer.flags & SB_V4L2_BUF_FLAG_ERROR != 0)
     }
 
     private func stopStreaming() {

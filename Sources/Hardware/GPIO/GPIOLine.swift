@@ -27,20 +27,20 @@ final class GPIOLine {
     ///   - chip: `gpiochip0`, `/dev/gpiochip0`, a number, or a chip label such as `pinctrl-rp1`
     ///     (`gpiod_chip_open_lookup`).
     ///   - offset: the line's offset on that chip (BCM GPIO number on a Pi's 40-pin header).
-    /// - Throws: `HardwareError.notFound` naming the chip when it does not exist,
-    ///   `.permissionDenied` when `/dev/gpiochipN` is not accessible, `.unsupported` when the chip
-    ///   has fewer lines than `offset + 1`.
+    /// - Throws: `HardwareError.notFound` naming the chip and offset (`gpiochip0:17: …`) when the
+    ///   chip does not exist, `.permissionDenied` when `/dev/gpiochipN` is not accessible,
+    ///   `.unsupported` when the chip has fewer lines than `offset + 1`.
     init(chip: String, offset: UInt32) throws(HardwareError) {
         self.chipDescription = chip
         self.offset = offset
         self.name = "\(chip):\(offset)"
-        guard let handle = try GPIOD.call("gpiod_chip_open_lookup", subject: "gpio chip '\(chip)'", { gpiod_chip_open_lookup(chip) }) else {
+        guard let handle = try GPIOD.call("gpiod_chip_open_lookup", subject: name, { gpiod_chip_open_lookup(chip) }) else {
             preconditionFailure("gpiod call helper returned nil without throwing")
         }
         let lines = gpiod_chip_num_lines(handle)
         guard offset < lines else {
             gpiod_chip_close(handle)
-            throw HardwareError(.unsupported, "gpio chip '\(chip)' has \(lines) lines; offset \(offset) does not exist")
+            throw HardwareError(.unsupported, "\(name): gpio chip '\(chip)' has \(lines) lines; offset \(offset) does not exist")
         }
         guard let line = gpiod_chip_get_line(handle, offset) else {
             let code = errno

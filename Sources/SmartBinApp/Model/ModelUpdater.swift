@@ -10,12 +10,15 @@ import Darwin
 
 /// Installs new models into a running bin, and rolls back.
 ///
-/// Layout under the models folder (`<data_dir>/models`):
-/// - `current.onnx` → a symlink to the model in use (survives restarts: `run`/`simulate` load it
-///   in preference to `model.path`, which is only the first model);
+/// Models are ONNX files (`.onnx`) or compiled models (`.sbm`, `smartbin model compile`); a file
+/// sent in chunks is told apart by the compiled format's magic (`SBMODEL`). Layout under the
+/// models folder (`<data_dir>/models`):
+/// - `current.onnx` → a symlink to the model in use, `.onnx` or `.sbm` (the link keeps its name;
+///   the target's extension says how to load it). It survives restarts: `run`/`simulate` load it
+///   in preference to `model.path`, which is only the first model;
 /// - `previous.onnx` → a symlink to the one before, for `rollback_model`;
-/// - `incoming/` → drop `X.onnx`, then `X.onnx.sha256` (`sha256sum` output); the sidecar's
-///   arrival starts the install.
+/// - `incoming/` → drop `X.onnx` (or `X.sbm`), then `X.onnx.sha256` (`X.sbm.sha256`,
+///   `sha256sum` output); the sidecar's arrival starts the install.
 ///
 /// A candidate is checked in this order, and refused (the running model kept) at the first
 /// failure: size bound, SHA-256 against the expected digest, loads as a model, has the same
@@ -123,9 +126,9 @@ public final class ModelUpdater: @unchecked Sendable {
         case .install(let path, let sha256):
             let standard = (path as NSString).standardizingPath
             guard standard.hasPrefix(modelsDirectory + "/"), !standard.hasPrefix(incomingDirectory + "/"),
-                  !path.split(separator: "/").contains(".."), standard.hasSuffix(".onnx"),
+                  !path.split(separator: "/").contains(".."), Self.modelExtension(of: standard) != nil,
                   standard != currentLink, standard != previousLink else {
-                return refuse(sha256, "path must name an .onnx file in \(modelsDirectory)/ (not current/previous, not incoming/)")
+                return refuse(sha256, "path must name an .onnx or .sbm file in \(modelsDirectory)/ (not current/previous, not incoming/)")
             }
             return install(candidate: standard, sha256: sha256, destination: nil)
         case .chunk(let id, let index, let count, let data, let sha256):
@@ -170,7 +173,7 @@ public final class ModelUpdater: @unchecked Sendable {
         transfer = current
         guard index == count - 1 else { return nil }
         transfer = nil
-        var outcome = install(candidate: current.path, sha256: sha256, destination: id + ".onnx")
+        var outcome = install(candidate: current.path, sha256: sha256, destination: id + Self.sniffedExtension(current.path))
         outcome.context.merge(context) { $1 }
         try? FileManager.default.removeItem(atPath: current.path)
         return outcome
@@ -184,7 +187,7 @@ public final class ModelUpdater: @unchecked Sendable {
     private func scanOnQueue() -> [Outcome] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: incomingDirectory) else { return [] }
         var outcomes: [Outcome] = []
-        for sidecar in names.sorted() where sidecar.hasSuffix(".onnx.sha256") {
+        for sidecar in names.sorted() where sidecar.hasSuffix(".sha256") && Self.modelExtension(of: String(sidecar.dropLast(".sha256".count))) != nil {
             let model = String(sidecar.dropLast(".sha256".count))
             let sidecarPath = incomingDirectory + "/" + sidecar
             let modelPath = incomingDirectory + "/" + model
@@ -236,7 +239,8 @@ public final class ModelUpdater: @unchecked Sendable {
         if let destination {
             var target = modelsDirectory + "/" + destination
             if fm.fileExists(atPath: target), (try? SHA256.hex(ofFile: target)) != actual {
-                target = modelsDirectory + "/" + (destination as NSString).deletingPathExtension + "-" + actual.prefix(12) + ".onnx"
+                let name = destination as NSString
+                target = modelsDirectory + "/" + name.deletingPathExtension + "-" + actual.prefix(12) + "." + name.pathExtension
             }
             guard rename(candidate, target) == 0 else {
                 return refuse(sha256, "cannot move \(candidate) to \(target): \(String(cString: strerror(errno)))")
@@ -324,6 +328,21 @@ public final class ModelUpdater: @unchecked Sendable {
             _ = fsync(fd)
             close(fd)
         }
+    }
+
+    /// `.onnx` or `.sbm` when `path` names a model file by its extension, else nil.
+    static func modelExtension(of path: String) -> String? {
+        let found = (path as NSString).pathExtension
+        return found == "onnx" || found == "sbm" ? "." + found : nil
+    }
+
+    /// `.sbm` when the file starts with the compiled format's magic, else `.onnx` (which the load
+    /// then checks).
+    static func sniffedExtension(_ path: String) -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return ".onnx" }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: ModelFile.magic.count)) ?? Data()
+        return Array(head) == ModelFile.magic ? ".sbm" : ".onnx"
     }
 
     private func refuse(_ sha256: String?, _ reason: String, _ context: [String: String] = [:]) -> Outcome {

@@ -1,7 +1,6 @@
 import BinCore
 import Foundation
 import Hardware
-import Imaging
 import Logging
 
 /// `smartbin run`: the bin on its board — GPIO triggers, the V4L2 camera, the PWM servo —
@@ -29,16 +28,6 @@ public struct HardwareBin {
         throw AppError("board profile '\(name)' not found in \(folders.joined(separator: ", ")) (bin.board in the config)")
     }
 
-    /// Decoders the camera adapter uses: MJPEG through libjpeg-turbo, YUYV through Imaging.
-    static let decodeMJPEG: @Sendable ([UInt8], Int, Int) throws -> Frame = { bytes, _, _ in
-        let image = try JPEG.decode(bytes, source: "camera frame")
-        return Frame(width: image.width, height: image.height, rgb: image.pixels, origin: "camera")
-    }
-    static let convertYUYV: @Sendable ([UInt8], Int, Int) throws -> Frame = { bytes, width, height in
-        let image = try PixelConversion.yuyvToRGB(bytes, width: width, height: height)
-        return Frame(width: image.width, height: image.height, rgb: image.pixels, origin: "camera")
-    }
-
     /// Opens the hardware and runs until SIGTERM/SIGINT.
     public func run() async throws -> Int {
         let profile = try Self.profile(named: config.bin.board)
@@ -51,8 +40,9 @@ public struct HardwareBin {
         guard !sources.isEmpty else {
             throw AppError("board profile '\(profile.name)' defines no trigger (lid, beam or ultrasonic)")
         }
-        let camera = try V4L2Camera(profile.cameraConfiguration, decodeMJPEG: Self.decodeMJPEG,
-                                    convertYUYV: Self.convertYUYV, logger: logger)
+        // MJPEG through libjpeg-turbo, YUYV through Imaging.
+        let camera = try V4L2Camera(profile.cameraConfiguration, decodeMJPEG: FrameAssembler.libjpegMJPEG,
+                                    convertYUYV: FrameAssembler.imagingYUYV, logger: logger)
         defer { camera.stop() }
         let flap = SysfsPWMFlap(profile.flapConfiguration(), clock: ContinuousClock())
         if let problem = Self.fillWiringProblems(profile, compartments: config.controller.flap.angles.keys).first {

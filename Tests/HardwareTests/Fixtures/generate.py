@@ -11,6 +11,17 @@
   press, a 3 ms spike, a double click, a clean press.
 - bars_16x8.yuyv / bars_16x8_stride40.yuyv: YUYV colour bars (white, red, green, blue, 4 px
   each), tight rows and rows padded to 40 bytes, BT.601 limited range.
+- patches_8x4.yuyv / patches_8x4.rgb: YUYV samples away from the clamping limits (a grey ramp,
+  skin, cardboard, glass-green and plastic-blue tones, plus extremes), and the RGB the real-valued
+  BT.601 limited-range conversion gives for them, rounded (computed here from Kr = 0.299 and
+  Kb = 0.114, not with the firmware's integer constants).
+- blocks_64x64.mjpg: a UVC-style MJPEG frame: 4:2:2, AVI1 APP0 and no DHT segment (cameras leave
+  the standard Huffman tables out), 4x3 flat 16x16 colour blocks (BLOCKS below) above a 16 px
+  band with a horizontal gradient (red 0 → 252 in steps of 4, blue the reverse), encoded by
+  Pillow at quality 90. Needs Pillow (tools/requirements.txt).
+- camera_ring.dqbuf: what VIDIOC_DQBUF returned around capture requests, one scenario each, in
+  the form the camera adapter sees (synthetic, modelled on a UVC webcam at 30 fps with a ring
+  of 3 mmap buffers and start-of-frame timestamps).
 """
 ns = 1_000_000_000
 lines = ["# lid switch, active-low with pull-up; logical edges; ns on CLOCK_MONOTONIC"]
@@ -129,3 +140,87 @@ button += [f"rising {t}", f"falling {t + 150_000_000}", f"rising {t + 600_000_00
 t = 8 * ns  # a clean press
 button += [f"rising {t}", f"falling {t + 200_000_000}"]
 open("button_presses.edges", "w").write("\n".join(button) + "\n")
+
+# patches_8x4.yuyv: four rows of four Y0 U Y1 V groups; patches_8x4.rgb: the expected RGB.
+def bt601_rgb(y, u, v):
+    kr, kb = 0.299, 0.114
+    kg = 1 - kr - kb
+    luma = (y - 16) * 255 / 219
+    cb, cr = (u - 128) * 255 / 224, (v - 128) * 255 / 224
+    r = luma + 2 * (1 - kr) * cr
+    g = luma - (2 * kb * (1 - kb) / kg) * cb - (2 * kr * (1 - kr) / kg) * cr
+    b = luma + 2 * (1 - kb) * cb
+    return [int(min(255, max(0, c)) + 0.5) for c in (r, g, b)]
+groups = [
+    (16, 128, 60, 128), (100, 128, 150, 128), (200, 128, 235, 128), (126, 128, 127, 128),  # grey ramp
+    (150, 110, 160, 150), (120, 105, 118, 145), (90, 115, 96, 138), (170, 100, 175, 155),  # skin, cardboard
+    (110, 120, 130, 100), (140, 118, 128, 96), (70, 160, 80, 110), (60, 170, 66, 120),     # glass green, blue
+    (235, 240, 235, 240), (16, 16, 16, 16), (81, 90, 145, 54), (41, 240, 210, 146),        # extremes (clamp)
+]
+yuyv, rgb = bytearray(), bytearray()
+for y0, u, y1, v in groups:
+    yuyv += bytes([y0, u, y1, v])
+    rgb += bytes(bt601_rgb(y0, u, v) + bt601_rgb(y1, u, v))
+open("patches_8x4.yuyv", "wb").write(yuyv)
+open("patches_8x4.rgb", "wb").write(rgb)
+
+# blocks_64x64.mjpg
+BLOCKS = [
+    [(128, 128, 128), (200, 60, 40), (60, 160, 70), (50, 80, 190)],
+    [(230, 200, 160), (150, 110, 60), (20, 20, 20), (240, 240, 240)],
+    [(180, 40, 150), (40, 180, 180), (220, 220, 60), (100, 100, 140)],
+]
+try:
+    from PIL import Image
+except ImportError:
+    print("blocks_64x64.mjpg not regenerated: needs Pillow (pip install -r tools/requirements.txt)")
+else:
+    import io
+    image = Image.new("RGB", (64, 64))
+    for row, colours in enumerate(BLOCKS):
+        for col, colour in enumerate(colours):
+            image.paste(colour, (col * 16, row * 16, col * 16 + 16, row * 16 + 16))
+    for x in range(64):
+        image.paste((x * 4, 128, 252 - x * 4), (x, 48, x + 1, 64))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90, subsampling=1, optimize=False)  # 1 = 4:2:2
+    jpeg = out.getvalue()
+    # Re-emit the segments as a UVC camera does: AVI1 APP0 instead of JFIF, no DHT.
+    frame = bytearray(b"\xff\xd8")
+    frame += b"\xff\xe0\x00\x10AVI1\x00\x00" + bytes(8)
+    i = 2
+    while True:
+        marker = jpeg[i + 1]
+        length = int.from_bytes(jpeg[i + 2:i + 4], "big")
+        if marker == 0xDA:  # SOS: the rest is scan data up to EOI
+            frame += jpeg[i:]
+            break
+        if marker not in (0xE0, 0xC4):
+            frame += jpeg[i:i + 2 + length]
+        i += 2 + length
+    open("blocks_64x64.mjpg", "wb").write(frame)
+
+# camera_ring.dqbuf: 'scenario <name>'; 'request <ns>' = capture() called (CLOCK_MONOTONIC);
+# 'drain' = one drain of the ring (DQBUF until EAGAIN), after which the adapter re-queues and
+# polls; 'buffer <index> <sequence> <timestamp ns | -> [error]', '-' = not a monotonic stamp.
+frame = 33_366_667  # 1/29.97 s
+ring = ["# V4L2 DQBUF records; see generate.py"]
+# idle: the last capture at 100 s; the ring refilled within 0.1 s and then stalled (no buffer
+# queued); the next request comes minutes later. The first drain is all stale; the first frame
+# after re-queueing starts one sensor frame later.
+request = 287 * ns + 512_000_000
+ring += ["scenario idle", f"request {request}", "drain"]
+ring += [f"buffer {i} {4 + i} {100 * ns + (i + 1) * frame}" for i in range(3)]
+ring += ["drain", f"buffer 0 7 {request + 9_870_000}"]
+# busy: streaming and the worker was late to the request: the first drain holds a stale frame
+# and one that started 0.2 ms after the request.
+request = 50 * ns
+ring += ["scenario busy", f"request {request}", "drain",
+         f"buffer 1 20 {request - frame + 200_000}", f"buffer 2 21 {request + 200_000}"]
+# corrupt: two fresh frames, the newer flagged V4L2_BUF_FLAG_ERROR (USB packet loss).
+request = 60 * ns
+ring += ["scenario corrupt", f"request {request}", "drain",
+         f"buffer 0 30 {request + 1_000_000}", f"buffer 1 31 {request + 1_000_000 + frame} error"]
+# nostamp: a driver without monotonic timestamps: the first drain cannot be trusted, the next can.
+ring += ["scenario nostamp", f"request {70 * ns}", "drain", "buffer 0 40 -", "buffer 1 41 -", "drain", "buffer 2 42 -"]
+open("camera_ring.dqbuf", "w").write("\n".join(ring) + "\n")
