@@ -74,8 +74,21 @@ import Testing
         let later = subscriber.messages.filter { $0.topic == base + "/event" }.count
         _ = await subscriber.waitForMessages(count: later + 3, topic: base + "/event", timeout: .seconds(10))
         #expect(lastEventModel() == newSHA)
+
+        // 5. A compiled model (.sbm) next to it: swapped in the same way.
+        let compiledPath = models + "/bin-v3.sbm"
+        let compile = try SmartBinChildProcess(["model", "compile", try Reliability.model("tiny-v1.5-torch-6.onnx"), "-o", compiledPath],
+                                               directory: directory)
+        try #require(await compile.wait(timeout: .seconds(120)) == 0, "smartbin model compile failed:\n\(compile.output)")
+        result = try await command(#"{"request_id":"good-2","path":"\#(compiledPath)"}"#, "good-2")
+        #expect(result["ok"] as? Bool == true, "\(result)")
+        let compiledSHA = try #require((result["model"] as? [String: Any])?["sha256"] as? String)
+        #expect(compiledSHA != newSHA)
+        let latest = subscriber.messages.filter { $0.topic == base + "/event" }.count
+        _ = await subscriber.waitForMessages(count: latest + 3, topic: base + "/event", timeout: .seconds(10))
+        #expect(lastEventModel() == compiledSHA)
         bin.signal(SIGTERM)
         #expect(await bin.wait(timeout: .seconds(20)) == 0)
-        print("reload_model: garbage and truncated files refused (old model kept), foreign path refused, good model swapped in")
+        print("reload_model: garbage and truncated files refused (old model kept), foreign path refused, good .onnx and .sbm models swapped in")
     }
 }

@@ -2,8 +2,8 @@ import BinCore
 import Foundation
 
 /// `cmd/reload_model`: `{}` reloads the model file in place (after a deployment replaced it), or
-/// `{"path": "/var/lib/smartbin/models/bin-v2.onnx"}` loads another `.onnx` file from the same
-/// directory as the configured model. A model that fails to load or check is not used: the old
+/// `{"path": "/var/lib/smartbin/models/bin-v2.onnx"}` loads another `.onnx` or compiled `.sbm`
+/// file from the same directory as the configured model. A model that fails to load or check is not used: the old
 /// one keeps running and the result says why.
 public struct ReloadModelCommand: CommandHandler {
     public let name = "reload_model"
@@ -22,8 +22,8 @@ public struct ReloadModelCommand: CommandHandler {
         if let requested = request.string("path") {
             let standard = (requested as NSString).standardizingPath
             guard standard.hasPrefix("/"), (standard as NSString).deletingLastPathComponent == modelDirectory,
-                  standard.hasSuffix(".onnx") else {
-                throw CommandError(.invalid, "'path' must be an .onnx file in \(modelDirectory)")
+                  standard.hasSuffix(".onnx") || standard.hasSuffix(".sbm") else {
+                throw CommandError(.invalid, "'path' must be an .onnx or .sbm file in \(modelDirectory)")
             }
             path = standard
         }
