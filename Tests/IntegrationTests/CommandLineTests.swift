@@ -114,6 +114,34 @@ import Testing
         #expect(lines.count == 1 && lines[0].contains("error") && lines[0].contains(missing), "\(result.stderr)")
     }
 
+    /// OpenBLAS reads `OPENBLAS_CORETYPE` when it loads; a stale `Prescott` (its generic x86-64
+    /// kernels, a third of the speed) must be replaced by the kernels this CPU supports, and
+    /// `bench` must say which core was chosen and which had been.
+    @Test func benchReplacesAWeakOpenBLASCoreAndNamesTheOneItHad() throws {
+        let flags = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "")
+            .split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
+        #if arch(x86_64)
+        let canCorrect = flags.contains("avx2") && flags.contains("fma")
+        #else
+        let canCorrect = false
+        #endif
+        guard canCorrect else {
+            print("skipped: this CPU has no OpenBLAS core above Prescott to choose (x86-64 with AVX2 and FMA needed)")
+            return
+        }
+        let result = try Self.runSeparated(["bench", "--model", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"),
+                                            "--iterations", "2", "--warmup", "0", "--json"],
+                                           environment: ["OPENBLAS_CORETYPE": "Prescott"],
+                                           unset: ["SMARTBIN_BLAS_CORE", "SMARTBIN_BLAS_CORE_CHECKED"])
+        try #require(result.status == 0, "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)")
+        let chosen = try #require(object["blas_core"] as? String)
+        let detected = try #require(object["blas_core_detected"] as? String)
+        #expect(chosen.lowercased() != "prescott" && chosen != "unknown", "OpenBLAS still runs \(chosen)")
+        #expect(["SkylakeX", "Haswell"].contains(chosen), "\(chosen) is not the core this CPU supports")
+        #expect(detected.contains("Prescott") && detected.contains("OPENBLAS_CORETYPE=Prescott"), "\(detected)")
+    }
+
     @Test func classifyPrintsTopKForRealPhotos() async throws {
         let photos = SmartBinChildProcess.packageRoot + "/../shared/data/trashnet"
         try #require(FileManager.default.fileExists(atPath: photos), "shared TrashNet photos not found beside the package")
