@@ -103,6 +103,44 @@ import Testing
         }
     }
 
+    /// The MQTT keys of the config file, overridden on the command line: the broker sees the
+    /// command line's client id and user name, the fleet the command line's topic prefix.
+    @Test func commandLineMQTTOptionsWinOverTheConfigFile() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let broker = try await MosquittoBroker.start()
+        defer { Task { await broker.stop() } }
+        let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: ["clipfx/#", "filepfx/#"])
+        defer { Task { await subscriber.stop() } }
+        for (name, secret) in [("file.password", "from-the-file"), ("cli.password", "from-the-command-line")] {
+            try (secret + "\n").write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory + "/" + name)
+        }
+        try """
+            [bin]
+            id = "bin-o"
+            [mqtt]
+            port = 1
+            client_id = "file-client"
+            username = "file-user"
+            password_file = "\(directory)/file.password"
+            topic_prefix = "filepfx"
+
+            """.write(toFile: directory + "/bin.toml", atomically: true, encoding: .utf8)
+        let bin = try SmartBinChildProcess(["simulate", "--config", directory + "/bin.toml", "--broker", "127.0.0.1:\(broker.port)",
+                                            "--client-id", "cli-client", "--username", "cli-user",
+                                            "--password-file", directory + "/cli.password", "--topic-prefix", "clipfx",
+                                            "--model", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"),
+                                            "--items", "2", "--rate", "20", "--data-dir", directory + "/data"], directory: directory)
+        let status = await bin.wait(timeout: .seconds(90))
+        #expect(status == 0, "simulate exited with \(String(describing: status)):\n\(bin.output)")
+        let events = await subscriber.waitForMessages(count: 2, topic: "clipfx/default/bin-o/event", timeout: .seconds(10))
+        #expect(events.count == 2, "events under the command line's prefix: \(events.count)")
+        #expect(!subscriber.messages.contains { $0.topic.hasPrefix("filepfx/") }, "something was published under the file's prefix")
+        #expect(broker.log.contains("as cli-client (") && broker.log.contains("u'cli-user'"), "\(broker.log)")
+        #expect(!broker.log.contains("file-client") && !broker.log.contains("file-user"), "\(broker.log)")
+    }
+
     @Test func sigtermStopsGracefullyAndPublishesStopped() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
