@@ -66,7 +66,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "smartbin", dependencies: [
-            "SmartBinApp", "Inference", "Imaging", "BinCore", "Hardware", "CKernels",
+            "SmartBinApp", "Inference", "Imaging", "BinCore", "Hardware",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
