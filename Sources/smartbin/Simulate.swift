@@ -109,7 +109,7 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("topic-prefix"), help: "First level of every topic (overrides mqtt.topic_prefix; default smartbin).")
     var topicPrefix: String?
 
-    @Option(help: "Model file (.onnx).")
+    @Option(help: "Model file (.onnx or compiled .sbm).")
     var model: String?
 
     @Option(help: "Labels (.tsv map or one label per line).")
