@@ -36,8 +36,15 @@ let package = Package(
                        providers: [.apt(["libmosquitto-dev"])]),
         .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod",
                        providers: [.apt(["libgpiod-dev"])]),
-        .target(name: "CJPEG", cSettings: optimisedC, linkerSettings: [.linkedLibrary("jpeg")]),
-        .target(name: "CV4L2", linkerSettings: [.linkedLibrary("v4l2")]),
+        // libjpeg and libv4l2 come in through pkg-config like the others, underneath a small C
+        // shim (libjpeg's errors need setjmp; V4L2's VIDIOC_* are macros): the shim is the library's
+        // one C* module, and the Lib* system-library target under it is only its build dependency.
+        .systemLibrary(name: "LibJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "LibV4L2", pkgConfig: "libv4l2",
+                       providers: [.apt(["libv4l-dev"])]),
+        .target(name: "CJPEG", dependencies: ["LibJPEG"], cSettings: optimisedC),
+        .target(name: "CV4L2", dependencies: ["LibV4L2"]),
         .target(name: "CKernels", cSettings: optimisedC, linkerSettings: [.linkedLibrary("m")]),
 
         // MARK: Swift modules.
@@ -66,7 +73,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "smartbin", dependencies: [
-            "SmartBinApp", "Inference", "Imaging", "BinCore", "Hardware", "CKernels",
+            "SmartBinApp", "Inference", "Imaging", "BinCore", "Hardware",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -6,11 +6,12 @@
 # labels it predicts are arbitrary; everything else — decode, preprocessing, the forward pass,
 # the state machine, the flap, the MQTT events — is the real thing. See README "Models".
 #
-# Environment: DEMO_ITEMS (default 8), DEMO_MODEL, DEMO_IMAGES, DEMO_PORT (default 1883).
+# Environment: DEMO_ITEMS (default 8), DEMO_MODEL, DEMO_IMAGES, DEMO_PORT (default 1883),
+# SMARTBIN_BINARY (default .build/release/smartbin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bin=.build/release/smartbin
+bin="${SMARTBIN_BINARY:-.build/release/smartbin}"
 model="${DEMO_MODEL:-out/models/resnet50-v1-keras-6.onnx}"
 items="${DEMO_ITEMS:-8}"
 port="${DEMO_PORT:-1883}"
@@ -18,11 +19,21 @@ workdir="$(mktemp -d)"
 broker_pid="" sub_pid=""
 
 cleanup() {
-    [[ -n "$sub_pid" ]] && kill "$sub_pid" 2>/dev/null || true
-    [[ -n "$broker_pid" ]] && kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null || true
+    # Every process the demo started, by its own pid. The subscriber's is mosquitto_sub's (see
+    # below); its sed sees the end of its input and exits with it.
+    local pid
+    for pid in "$sub_pid" "$broker_pid"; do
+        if [[ -n "$pid" ]]; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
     rm -rf "$workdir"
 }
 trap cleanup EXIT
+# Background jobs of a script ignore SIGINT, so Ctrl-C must reach them through cleanup.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -43,7 +54,9 @@ CONF
 fi
 
 echo "demo: subscriber on smartbin/# — every line below prefixed 'mqtt>' is what the fleet sees"
-mosquitto_sub -h 127.0.0.1 -p "$port" -t 'smartbin/#' -v -q 1 | sed -u 's/^/mqtt> /' &
+# A process substitution, not a pipe: `$!` after `a | b &` is b's pid, and killing sed would
+# leave mosquitto_sub running after the demo.
+mosquitto_sub -h 127.0.0.1 -p "$port" -t 'smartbin/#' -v -q 1 > >(sed -u 's/^/mqtt> /') &
 sub_pid=$!
 sleep 0.3
 

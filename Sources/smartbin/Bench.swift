@@ -1,5 +1,4 @@
 import ArgumentParser
-import CKernels
 import Foundation
 import Inference
 import SmartBinApp
@@ -72,9 +71,9 @@ struct Bench: ParsableCommand {
         // This core's measured multiply-add peak (after the timed passes, so it does not disturb
         // them), times the threads: what "% of peak" divides by. int8 passes are set against the
         // int8 dot-product peak where the CPU has one.
-        let int8Peak = loaded.precision == "int8" ? sb_peak_int8_gops(0.2) : 0
-        let perCorePeak = int8Peak > 0 ? int8Peak : sb_peak_fp32_gflops(0.2)
-        let peakISA = String(cString: int8Peak > 0 ? sb_peak_int8_isa() : sb_peak_fp32_isa())
+        let machinePeak = MachinePeak.measure(int8: loaded.precision == "int8", seconds: 0.2)
+        let perCorePeak = machinePeak.perCoreGigaOps
+        let peakISA = machinePeak.isa
         let peak = perCorePeak * Double(threads)
         for index in layerRows.indices {
             layerRows[index]["percent_of_peak"] = 100 * (layerRows[index]["gflops_per_s"] as? Double ?? 0) / peak

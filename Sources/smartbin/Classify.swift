@@ -58,6 +58,7 @@ struct Classify: ParsableCommand {
             throw fail("\(error)")
         }
         var results: [[String: Any]] = []
+        var lines: [String] = []
         var inputs: [(name: String, run: () throws -> [Float])] = []
         if let inputNPY {
             inputs.append((inputNPY, {
@@ -88,16 +89,20 @@ struct Classify: ParsableCommand {
                 if raw { object["output"] = output.map(Double.init) }
                 results.append(object)
             } else {
-                print("\(name): \(result.label) (\(String(format: "%.1f", result.confidence * 100))%)")
+                lines.append("\(name): \(result.label) (\(String(format: "%.1f", result.confidence * 100))%)")
                 for score in result.top {
-                    print(String(format: "  %7.4f  %@", score.score, score.label))
+                    lines.append(String(format: "  %7.4f  %@", score.score, score.label))
                 }
             }
         }
+        // Printed only once every input succeeded: a bad image later in the list leaves no
+        // partial output, in text as in JSON.
         if json {
             let document: Any = results.count == 1 ? results[0] : results
             let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
+        } else {
+            for line in lines { print(line) }
         }
     }
 }

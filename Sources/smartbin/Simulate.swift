@@ -68,7 +68,7 @@ struct Simulate: AsyncParsableCommand {
     }
 }
 
-/// Options shared by the commands that run the bin.
+/// Options shared by the commands that run the bin; each replaces its config-file key.
 struct CommonOptions: ParsableArguments {
     @Option(help: "Configuration file (TOML).")
     var config: String?
@@ -82,7 +82,34 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Fleet name (topic level).")
     var fleet: String?
 
-    @Option(help: "Model file (.onnx).")
+    @Option(name: .customLong("client-id"), help: "MQTT client id (overrides mqtt.client_id; default: the bin id).")
+    var clientID: String?
+
+    @Option(help: "MQTT user name (overrides mqtt.username).")
+    var username: String?
+
+    @Option(name: .customLong("password-file"), help: "File holding the MQTT password (overrides mqtt.password_file). The password itself is never an option.")
+    var passwordFile: String?
+
+    @Flag(inversion: .prefixedNo, help: "Connect to the broker over TLS (overrides mqtt.tls).")
+    var tls: Bool?
+
+    @Option(name: .customLong("ca-file"), help: "CA certificate for TLS (overrides mqtt.ca_file).")
+    var caFile: String?
+
+    @Option(name: .customLong("cert-file"), help: "Client certificate for TLS (overrides mqtt.cert_file).")
+    var certFile: String?
+
+    @Option(name: .customLong("key-file"), help: "Client key for TLS (overrides mqtt.key_file).")
+    var keyFile: String?
+
+    @Option(name: .customLong("tls-version"), help: "tlsv1.2 or tlsv1.3 (overrides mqtt.tls_version).")
+    var tlsVersion: String?
+
+    @Option(name: .customLong("topic-prefix"), help: "First level of every topic (overrides mqtt.topic_prefix; default smartbin).")
+    var topicPrefix: String?
+
+    @Option(help: "Model file (.onnx or compiled .sbm).")
     var model: String?
 
     @Option(help: "Labels (.tsv map or one label per line).")
@@ -94,26 +121,32 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Where durable state lives (the event outbox).")
     var dataDir: String?
 
+    /// The command-line values, for `ConfigOverrides.apply(to:)`.
+    var overrides: ConfigOverrides {
+        var overrides = ConfigOverrides()
+        overrides.broker = broker
+        overrides.binID = binID
+        overrides.fleet = fleet
+        overrides.clientID = clientID
+        overrides.username = username
+        overrides.passwordFile = passwordFile
+        overrides.tls = tls
+        overrides.caFile = caFile
+        overrides.certFile = certFile
+        overrides.keyFile = keyFile
+        overrides.tlsVersion = tlsVersion
+        overrides.topicPrefix = topicPrefix
+        overrides.model = model
+        overrides.labels = labels
+        overrides.threads = threads
+        overrides.dataDirectory = dataDir
+        return overrides
+    }
+
     /// The config file (or defaults) with the command-line overrides applied.
     func loadConfig() throws -> SmartBinConfig {
         var config = try config.map { try ConfigLoader.load(path: $0) } ?? SmartBinConfig()
-        if let broker {
-            guard let colon = broker.lastIndex(of: ":"), let port = Int(broker[broker.index(after: colon)...]),
-                  (1...65535).contains(port), colon != broker.startIndex else {
-                throw AppError("--broker '\(broker)' must be HOST:PORT, e.g. 127.0.0.1:1883")
-            }
-            config.mqtt.host = String(broker[..<colon])
-            config.mqtt.port = port
-        }
-        if let binID { config.bin.id = binID }
-        if let fleet { config.bin.fleet = fleet }
-        if let model { config.model.path = model }
-        if let labels { config.model.labels = labels }
-        if let threads { config.model.threads = max(1, threads) }
-        if let dataDir { config.storage.dataDirectory = dataDir }
-        for (name, value) in [("--bin-id", config.bin.id), ("--fleet", config.bin.fleet)] where value.isEmpty || value.contains(where: { "/#+ ".contains($0) }) {
-            throw AppError("\(name) '\(value)' must be non-empty without '/', '#', '+' or spaces (it is part of MQTT topics)")
-        }
+        try overrides.apply(to: &config)
         return config
     }
 }

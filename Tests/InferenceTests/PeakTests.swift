@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import Inference
 import Testing
 
 /// The measured multiply-add peak `smartbin bench` divides by: it picks the widest instruction
@@ -44,6 +45,21 @@ import Testing
             // One dot-product instruction does 4x (sdot, VNNI per lane) the multiply-adds of an
             // fp32 FMA of the same width: the int8 peak is never below the fp32 one.
             #expect(rate > sb_peak_fp32_gflops(0.02) * 0.5)
+        }
+    }
+
+    /// `MachinePeak`, the engine's public face of the two loops: int8 where the CPU has a
+    /// dot-product instruction, the fp32 FMA peak otherwise.
+    @Test func machinePeakMeasuresTheFamilyThePassRunsOn() {
+        let fp32 = MachinePeak.measure(int8: false, seconds: 0.02)
+        #expect(!fp32.isInt8 && fp32.isa == String(cString: sb_peak_fp32_isa()))
+        #expect(fp32.perCoreGigaOps.isFinite && fp32.perCoreGigaOps > 0.01 && fp32.perCoreGigaOps < 10_000)
+        let int8 = MachinePeak.measure(int8: true, seconds: 0.02)
+        if String(cString: sb_peak_int8_isa()) == "none" {
+            #expect(!int8.isInt8 && int8.isa == fp32.isa)
+        } else {
+            #expect(int8.isInt8 && int8.isa == String(cString: sb_peak_int8_isa()))
+            #expect(int8.perCoreGigaOps > fp32.perCoreGigaOps * 0.5)
         }
     }
 }

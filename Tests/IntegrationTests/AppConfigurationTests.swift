@@ -59,6 +59,20 @@ import Testing
         let message = error?.message ?? ""
         #expect(message.hasPrefix(location) && message.contains(key), "\(message)")
     }
+
+    @Test func everyBadKeyIsCollectedWithItsLine() throws {
+        let text = "[bin]\nid = \"a b\"\n[mqtt]\nport = 0\ntls = \"yes\"\n[model]\npreset = \"tf\"\n[nonsense]\nx = 1\n"
+        let (config, problems) = ConfigLoader.analyse(text, file: "bin.toml")
+        #expect(config != nil)
+        #expect(problems.map(\.line) == [2, 4, 5, 7, 8], "\(problems)")
+        #expect(problems.map(\.key) == ["bin.id", "mqtt.port", "mqtt.tls", "model.preset", "[nonsense]"], "\(problems)")
+        #expect(problems.allSatisfy { $0.file == "bin.toml" && !$0.message.isEmpty })
+        // `run` and `simulate` stop on the first, on one line that names the others' count.
+        let error = #expect(throws: AppError.self) { try ConfigLoader.parse(text, file: "bin.toml") }
+        let message = error?.message ?? ""
+        #expect(message.hasPrefix("bin.toml:2: bin.id: 'a b' must be non-empty") && message.contains("4 more problem(s)"), "\(message)")
+        #expect(!message.contains("\n"))
+    }
 }
 
 @Suite struct EvaluationTests {

@@ -71,6 +71,77 @@ import Testing
         #expect(!result.output.contains("Fatal error") && !result.output.contains("Stack dump"))
     }
 
+    /// Runs the binary with stdout and stderr in separate files.
+    /// - Parameters:
+    ///   - environment: entries added to this process's environment.
+    ///   - unset: variables removed from it.
+    static func runSeparated(_ arguments: [String], environment: [String: String] = [:],
+                             unset: [String] = []) throws -> (status: Int32, stdout: String, stderr: String) {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: SmartBinChildProcess.binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: SmartBinChildProcess.packageRoot)
+        var childEnvironment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        for name in unset { childEnvironment[name] = nil }
+        process.environment = childEnvironment
+        var handles: [FileHandle] = []
+        for name in ["stdout", "stderr"] {
+            FileManager.default.createFile(atPath: directory + "/" + name, contents: nil)
+            handles.append(try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/" + name)))
+        }
+        process.standardOutput = handles[0]
+        process.standardError = handles[1]
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        for handle in handles { try? handle.close() }
+        let read = { (name: String) in (try? String(contentsOfFile: directory + "/" + name, encoding: .utf8)) ?? "" }
+        return (process.terminationStatus, read("stdout"), read("stderr"))
+    }
+
+    @Test(arguments: [false, true])
+    func classifyPrintsNothingWhenALaterImageFails(json: Bool) throws {
+        let photos = SmartBinChildProcess.packageRoot + "/../shared/data/trashnet"
+        try #require(FileManager.default.fileExists(atPath: photos + "/glass/glass1.jpg"), "shared TrashNet photos not found beside the package")
+        let missing = "/nonexistent/photo-2.jpg"
+        let result = try Self.runSeparated(["classify", "--model", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx")]
+                                           + (json ? ["--json"] : []) + [photos + "/glass/glass1.jpg", missing])
+        #expect(result.status != 0)
+        #expect(result.stdout.isEmpty, "partial output on stdout:\n\(result.stdout)")
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("error") && lines[0].contains(missing), "\(result.stderr)")
+    }
+
+    /// OpenBLAS reads `OPENBLAS_CORETYPE` when it loads; a stale `Prescott` (its generic x86-64
+    /// kernels, a third of the speed) must be replaced by the kernels this CPU supports, and
+    /// `bench` must say which core was chosen and which had been.
+    @Test func benchReplacesAWeakOpenBLASCoreAndNamesTheOneItHad() throws {
+        let flags = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "")
+            .split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
+        #if arch(x86_64)
+        let canCorrect = flags.contains("avx2") && flags.contains("fma")
+        #else
+        let canCorrect = false
+        #endif
+        guard canCorrect else {
+            print("skipped: this CPU has no OpenBLAS core above Prescott to choose (x86-64 with AVX2 and FMA needed)")
+            return
+        }
+        let result = try Self.runSeparated(["bench", "--model", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"),
+                                            "--iterations", "2", "--warmup", "0", "--json"],
+                                           environment: ["OPENBLAS_CORETYPE": "Prescott"],
+                                           unset: ["SMARTBIN_BLAS_CORE", "SMARTBIN_BLAS_CORE_CHECKED"])
+        try #require(result.status == 0, "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)")
+        let chosen = try #require(object["blas_core"] as? String)
+        let detected = try #require(object["blas_core_detected"] as? String)
+        #expect(chosen.lowercased() != "prescott" && chosen != "unknown", "OpenBLAS still runs \(chosen)")
+        #expect(["SkylakeX", "Haswell"].contains(chosen), "\(chosen) is not the core this CPU supports")
+        #expect(detected.contains("Prescott") && detected.contains("OPENBLAS_CORETYPE=Prescott"), "\(detected)")
+    }
+
     @Test func classifyPrintsTopKForRealPhotos() async throws {
         let photos = SmartBinChildProcess.packageRoot + "/../shared/data/trashnet"
         try #require(FileManager.default.fileExists(atPath: photos), "shared TrashNet photos not found beside the package")

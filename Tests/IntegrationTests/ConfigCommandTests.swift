@@ -84,7 +84,48 @@ import Testing
         try "[bin]\nid = \"a\"\nbord = \"pi5\"\n".write(toFile: file, atomically: true, encoding: .utf8)
         let run = try ToolRun.run(SmartBinChildProcess.binary, ["config", "check", file])
         #expect(run.status == 1)
-        #expect(run.output.contains("\(file):3: unknown key 'bord' in [bin]"), "\(run.output)")
+        #expect(run.output.contains("\(file):3: error: bin.bord: unknown key 'bord' in [bin]"), "\(run.output)")
+    }
+
+    /// Issue 8: every bad key, each with its line, not only the first.
+    @Test func checkNamesEveryBadKeyNotOnlyTheFirst() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/four.toml"
+        let model = try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx")
+        try """
+            [bin]
+            fleet = "north"
+            bord = "pi5"
+            [mqtt]
+            port = "1883"
+            keepalive_s = 30
+            [routing]
+            confidence_threshold = 1.5
+            [timing]
+            settle_ms = 300
+            dwell_ms = true
+            [model]
+            path = "\(model)"
+
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try ToolRun.run(SmartBinChildProcess.binary, ["config", "check", file])
+        #expect(run.status == 1, "\(run.output)")
+        let expected = [
+            "\(file):3: error: bin.bord: unknown key 'bord' in [bin]",
+            "\(file):5: error: mqtt.port: must be an integer, not string",
+            "\(file):8: error: routing.confidence_threshold: is 1.5; expected 0.0...1.0",
+            "\(file):11: error: timing.dwell_ms: must be an integer, not bool",
+        ]
+        for line in expected {
+            #expect(run.output.contains(line), "missing '\(line)' in:\n\(run.output)")
+        }
+        let errors = run.output.split(separator: "\n").filter { $0.contains(": error: ") }
+        #expect(errors.count == 4, "\(run.output)")
+        #expect(run.output.contains("\(file): 4 error(s)"), "\(run.output)")
+        // In file order.
+        let positions = expected.compactMap { run.output.range(of: $0)?.lowerBound }
+        #expect(positions == positions.sorted())
     }
 
     @Test func checkAcceptsAGoodConfig() throws {

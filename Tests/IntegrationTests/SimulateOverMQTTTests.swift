@@ -48,6 +48,9 @@ import Testing
             let timing = try #require(event["timing_ms"] as? [String: Any])
             #expect(Set(timing.keys) == ["capture", "preprocess", "inference", "actuate", "total"])
             #expect(["recyclable", "other"].contains(event["route"] as? String ?? ""))
+            // No [flap] in the config: the angles of board/generic.toml's [servo.angles].
+            let generic: [String: Double] = ["recyclable": 30, "other": 170]
+            #expect((event["flap_angle_deg"] as? NSNumber)?.doubleValue == generic[event["route"] as? String ?? ""], "\(event)")
             #expect((event["ts"] as? String)?.hasSuffix("Z") == true)
         }
         let ids = events.compactMap { $0["id"] as? String }
@@ -62,6 +65,80 @@ import Testing
         let last = try #require(states.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload.utf8)) as? [String: Any] })
         let counts = try #require(last["counts"] as? [String: Int])
         #expect(counts.values.reduce(0, +) == items)
+    }
+
+    /// `simulate` turns the flap to the configured board profile's angles, and to the config's
+    /// own `[flap]` angles when it has them, as `run` does.
+    @Test func flapAnglesComeFromTheBoardProfileUnlessTheConfigSetsThem() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let broker = try await MosquittoBroker.start()
+        defer { Task { await broker.stop() } }
+        let generic = try String(contentsOfFile: SmartBinChildProcess.packageRoot + "/board/generic.toml", encoding: .utf8)
+        let board = generic.replacingOccurrences(of: "\nrecyclable = 30\n", with: "\nrecyclable = 33\n")
+            .replacingOccurrences(of: "\nother = 170\n", with: "\nother = 166\n")
+        try #require(board != generic && board.contains("other = 166"), "board/generic.toml's [servo.angles] changed; update this test")
+        try board.write(toFile: directory + "/board.toml", atomically: true, encoding: .utf8)
+        let cases: [(config: String, angles: [String: Double])] = [
+            ("[bin]\nboard = \"\(directory)/board.toml\"\n", ["recyclable": 33, "other": 166]),
+            ("[bin]\nboard = \"\(directory)/board.toml\"\n[flap]\nangles = { recyclable = 61, other = 122 }\n", ["recyclable": 61, "other": 122]),
+        ]
+        for (index, item) in cases.enumerated() {
+            let binID = "bin-flap\(index)"
+            let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: ["smartbin/default/\(binID)/event"])
+            defer { Task { await subscriber.stop() } }
+            try item.config.write(toFile: directory + "/bin\(index).toml", atomically: true, encoding: .utf8)
+            let bin = try SmartBinChildProcess(["simulate", "--config", directory + "/bin\(index).toml", "--broker", "127.0.0.1:\(broker.port)",
+                                                "--bin-id", binID, "--model", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"),
+                                                "--items", "3", "--rate", "20", "--data-dir", directory + "/data\(index)"], directory: directory)
+            let status = await bin.wait(timeout: .seconds(90))
+            #expect(status == 0, "simulate exited with \(String(describing: status)):\n\(bin.output)")
+            let events = try Self.events(await subscriber.waitForMessages(count: 3, topic: "smartbin/default/\(binID)/event", timeout: .seconds(10)),
+                                         topic: "smartbin/default/\(binID)/event")
+            #expect(events.count == 3)
+            for event in events {
+                let route = event["route"] as? String ?? ""
+                #expect((event["flap_angle_deg"] as? NSNumber)?.doubleValue == item.angles[route], "case \(index): \(event)")
+            }
+        }
+    }
+
+    /// The MQTT keys of the config file, overridden on the command line: the broker sees the
+    /// command line's client id and user name, the fleet the command line's topic prefix.
+    @Test func commandLineMQTTOptionsWinOverTheConfigFile() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let broker = try await MosquittoBroker.start()
+        defer { Task { await broker.stop() } }
+        let subscriber = try await BrokerSubscriber.start(port: broker.port, topics: ["clipfx/#", "filepfx/#"])
+        defer { Task { await subscriber.stop() } }
+        for (name, secret) in [("file.password", "from-the-file"), ("cli.password", "from-the-command-line")] {
+            try (secret + "\n").write(toFile: directory + "/" + name, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory + "/" + name)
+        }
+        try """
+            [bin]
+            id = "bin-o"
+            [mqtt]
+            port = 1
+            client_id = "file-client"
+            username = "file-user"
+            password_file = "\(directory)/file.password"
+            topic_prefix = "filepfx"
+
+            """.write(toFile: directory + "/bin.toml", atomically: true, encoding: .utf8)
+        let bin = try SmartBinChildProcess(["simulate", "--config", directory + "/bin.toml", "--broker", "127.0.0.1:\(broker.port)",
+                                            "--client-id", "cli-client", "--username", "cli-user",
+                                            "--password-file", directory + "/cli.password", "--topic-prefix", "clipfx",
+                                            "--model", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"),
+                                            "--items", "2", "--rate", "20", "--data-dir", directory + "/data"], directory: directory)
+        let status = await bin.wait(timeout: .seconds(90))
+        #expect(status == 0, "simulate exited with \(String(describing: status)):\n\(bin.output)")
+        let events = await subscriber.waitForMessages(count: 2, topic: "clipfx/default/bin-o/event", timeout: .seconds(10))
+        #expect(events.count == 2, "events under the command line's prefix: \(events.count)")
+        #expect(!subscriber.messages.contains { $0.topic.hasPrefix("filepfx/") }, "something was published under the file's prefix")
+        #expect(broker.log.contains("as cli-client (") && broker.log.contains("u'cli-user'"), "\(broker.log)")
+        #expect(!broker.log.contains("file-client") && !broker.log.contains("file-user"), "\(broker.log)")
     }
 
     @Test func sigtermStopsGracefullyAndPublishesStopped() async throws {

@@ -11,13 +11,14 @@ public enum ConfigCheck {
         public var file: String
         /// 1-based line of the key (0 when the key is not in the file, e.g. a default).
         public var line: Int
-        /// `section.key`, or empty for a parse error (its message names the key).
+        /// `section.key`, `[section]` for an unknown section, or empty for a syntax error.
         public var key: String
         public var message: String
 
+        /// `file:line: severity: key: message`.
         public var description: String {
             let place = line > 0 ? "\(file):\(line)" : file
-            return key.isEmpty ? "\(severity.rawValue): \(message)" : "\(place): \(severity.rawValue): \(key): \(message)"
+            return key.isEmpty ? "\(place): \(severity.rawValue): \(message)" : "\(place): \(severity.rawValue): \(key): \(message)"
         }
     }
 
@@ -25,13 +26,25 @@ public enum ConfigCheck {
     /// - Parameter resolveBoard: finds a board profile by name (throws when there is none).
     /// - Returns: the findings; no `.error` finding means the config is usable.
     public static func check(path: String, resolveBoard: (String) throws -> BoardProfile = { try HardwareBin.profile(named: $0) }) -> [Finding] {
-        let config: SmartBinConfig
-        do { config = try ConfigLoader.load(path: path) } catch {
-            // The loader stops at the first problem; its message already names file:line and key.
-            let message = "\(error)"
-            return [Finding(severity: .error, file: path, line: 0, key: "", message: message)]
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            return [Finding(severity: .error, file: path, line: 0, key: "", message: "cannot read config file (\(error.localizedDescription))")]
         }
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        // Every schema problem (unknown key, wrong type, out of range), each at its line.
+        let (parsed, problems) = ConfigLoader.analyse(text, file: path)
+        let schemaFindings = problems.map { Finding(severity: .error, file: $0.file, line: $0.line, key: $0.key, message: $0.message) }
+        // Not TOML (or not safe to parse): nothing more to check.
+        guard let config = parsed else { return schemaFindings }
+        // The checks below see a bad value as unset; a key already reported is not reported again.
+        let reported = Set(problems.map(\.key))
+        let findings = schemaFindings + fileFindings(config, text: text, path: path, resolveBoard: resolveBoard).filter { !reported.contains($0.key) }
+        // In file order (stable: findings on one line keep theirs).
+        return findings.enumerated().sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }.map(\.element)
+    }
+
+    /// What the loader cannot know: the board profile, and the files the config names.
+    private static func fileFindings(_ config: SmartBinConfig, text: String, path: String,
+                                     resolveBoard: (String) throws -> BoardProfile) -> [Finding] {
         let reader = ConfigLoader.Reader(text: text, file: path)
         var findings: [Finding] = []
         func add(_ severity: Finding.Severity, _ section: String, _ key: String, _ message: String) {

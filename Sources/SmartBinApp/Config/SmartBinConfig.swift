@@ -31,8 +31,8 @@ import BinCore
 /// | `retry.max_attempts` | integer | 3 |
 /// | `retry.initial_backoff_ms`, `retry.max_backoff_ms` | integer | 1000, 30000 |
 /// | `retry.multiplier` | float | 2 |
-/// | `flap.home_deg` | float | 0 |
-/// | `flap.angles` | table of float | recyclable 45, other 135, kitchen 90, hazardous 170 |
+/// | `flap.home_deg` | float | the board profile's `servo.home_degrees`; 0 once `[flap]` is in the file |
+/// | `flap.angles` | table of float | the board profile's `[servo.angles]` (`run` and `simulate`); once `[flap]` is in the file: recyclable 45, other 135, kitchen 90, hazardous 170 |
 /// | `storage.data_dir` | string | `/var/lib/smartbin` (`simulate`: a folder under the system temp dir) |
 /// | `storage.outbox_max_mb` | integer | 64 |
 /// | `simulation.images` | string | `../shared/data/trashnet` when present |

@@ -42,6 +42,12 @@ public struct SimulatedBin {
     /// - Returns: events still waiting in the outbox for the broker (0 when all were acknowledged).
     public func run() async throws -> Int {
         let clock = ContinuousClock()
+        // As on the board (`HardwareBin`): the flap angles are the board profile's `[servo.angles]`
+        // unless the config has its own `[flap]`.
+        var config = self.config
+        if !config.flapAnglesFromConfig {
+            config.controller.flap = try HardwareBin.profile(named: config.bin.board).flapProfile
+        }
         let frames = try frameSource()
         let pacer = PacedTriggerSource(items: options.items, rate: options.rate ?? config.simulation.rate, seed: options.seed)
         let triggers: any TriggerSource
