@@ -1,6 +1,7 @@
 // int8 GEMM: variant dispatch, weight and activation packing, and the blocked driver.
 // The micro-kernels are in sb_q8_<variant>.c, the shared epilogue in sb_q8_epilogue.c.
 #include "sb_q8_internal.h"
+#include "sb_q8_conv.h"
 #include <stdlib.h>
 #include <string.h>
 #if defined(__aarch64__) && defined(__linux__)
@@ -289,8 +290,9 @@ static void pack_panel(const sb_q8_format *f, const uint8_t *b, int32_t ldb, int
 typedef struct b_source {
     const uint8_t *b;          // matrix B [K x ldb], or NULL for a convolution
     int32_t ldb;
-    const uint8_t *input;      // convolution input planes
+    const uint8_t *input;      // convolution input planes (c4 planes if c4)
     const sb_window *window;
+    int32_t c4;                // input in padded c4 planes, weights in c4 K order (sb_q8_conv_c4.c)
 } b_source;
 
 /// Checks packed weights and their B source for a product over rows [0, m1) and columns
@@ -309,8 +311,10 @@ static int32_t check_operand(const void *packed_a, const b_source *src, int32_t 
     if (src->b == NULL) {
         const sb_window *g = src->window;
         if (src->input == NULL || g == NULL) return SB_Q8_E_ARGUMENT;
-        if (!sb_q8_conv_implicit(h->kernel, g)) return SB_Q8_E_UNSUPPORTED;
-        if (g->channels * g->k_h * g->k_w != h->k || n1 > g->out_h * g->out_w) return SB_Q8_E_ARGUMENT;
+        if (!(src->c4 ? sb_q8_conv_c4_supported(h->kernel, g) : sb_q8_conv_implicit(h->kernel, g)))
+            return SB_Q8_E_UNSUPPORTED;
+        const int32_t k = src->c4 ? sb_q8_c4_reduction(g) : g->channels * g->k_h * g->k_w;
+        if (k != h->k || n1 > g->out_h * g->out_w) return SB_Q8_E_ARGUMENT;
     }
     *out = v;
     return SB_Q8_OK;
@@ -323,6 +327,11 @@ static void pack_panels(const sb_q8_format *f, const packed_header *h, const b_s
     for (int32_t p = 0; p < panels; p++) {
         int32_t cols = ncur - p * f->nr < f->nr ? ncur - p * f->nr : f->nr;
 #if defined(__x86_64__)
+        if (src->b == NULL && src->c4) {
+            sb_q8_pack_conv_panel_c4_avx512(src->input, src->window, h->kp, nb + p * f->nr, cols, f->nr,
+                                            (uint8_t *)dst + (size_t)p * panel);
+            continue;
+        }
         if (src->b == NULL) {
             sb_q8_pack_conv_panel_avx512(src->input, src->window, h->k, h->kp, (uint8_t)b_zero_point,
                                          nb + p * f->nr, cols, f->nr, (uint8_t *)dst + (size_t)p * panel);
@@ -500,5 +509,27 @@ int32_t sb_q8_gemm_conv(const void *packed_a, const uint8_t *input, const sb_win
                         void *workspace, size_t workspace_size) {
     if (input == NULL || g == NULL) return SB_Q8_E_ARGUMENT;
     const b_source src = { .input = input, .window = g };
+    return gemm(packed_a, &src, b_zero_point, m0, m1, n0, n1, ep, c, ldc, workspace, workspace_size);
+}
+
+int32_t sb_q8_conv_c4_supported(int32_t kernel, const sb_window *g) {
+    const sb_q8_variant *v = variant(kernel);
+    if (v == NULL || !v->implicit_unfold || !cpu_has(kernel) || g == NULL) return 0;
+    const sb_q8_format f = v->format;
+    return f.b_mode == SB_Q8_B_U8 && f.kg == 4 && f.a_bytes == 1 && f.nr % 16 == 0 && f.nr <= 64 &&
+           g->channels > 0 && g->in_h > 0 && g->in_w > 0 && g->out_h > 0 && g->out_w > 0 &&
+           g->k_h > 0 && g->k_w > 0 && g->stride_h == 1 && g->stride_w == 1 &&
+           g->pad_top >= 0 && g->pad_left >= 0 && g->pad_bottom >= 0 && g->pad_right >= 0 &&
+           g->out_h == g->in_h + g->pad_top + g->pad_bottom - g->k_h + 1 &&
+           g->out_w == g->in_w + g->pad_left + g->pad_right - g->k_w + 1 &&
+           1 + (f.nr - 1 + g->out_w - 1) / g->out_w <= 8;   // segments of a panel
+}
+
+int32_t sb_q8_gemm_conv_c4(const void *packed_a, const uint8_t *input_c4, const sb_window *g,
+                           int32_t b_zero_point, int32_t m0, int32_t m1, int32_t n0, int32_t n1,
+                           const sb_q8_epilogue *ep, void *c, int32_t ldc,
+                           void *workspace, size_t workspace_size) {
+    if (input_c4 == NULL || g == NULL) return SB_Q8_E_ARGUMENT;
+    const b_source src = { .input = input_c4, .window = g, .c4 = 1 };
     return gemm(packed_a, &src, b_zero_point, m0, m1, n0, n1, ep, c, ldc, workspace, workspace_size);
 }

@@ -210,6 +210,11 @@ static void q8_unfold_task(void *raw, int32_t index, int32_t count, int32_t thre
     (void)thread;
     q8_conv_job *job = raw;
     int32_t c0, c1;
+    if (job->plan->c4) {   // groups of four channels into the padded c4 planes
+        sb_split_range((job->plan->window.channels + 3) / 4, index, count, 1, &c0, &c1);
+        if (c1 > c0) sb_u8_to_c4(job->input, &job->plan->window, (uint8_t)job->plan->input_zp, c0, c1, job->scratch);
+        return;
+    }
     sb_split_range(job->plan->window.channels, index, count, 1, &c0, &c1);
     if (c1 > c0) im2col_u8_rows(job->input, job->scratch, &job->plan->window, (uint8_t)job->plan->input_zp, c0, c1);
 }
@@ -225,7 +230,10 @@ static void q8_gemm_task(void *raw, int32_t index, int32_t count, int32_t thread
     else sb_split_range(job->n, index, count, p->block_n, &c0, &c1);
     int32_t rc = SB_Q8_OK;
     void *ws = job->workspaces + (size_t)thread * job->workspace_size;
-    if (r1 > r0 && c1 > c0 && job->implicit)
+    if (r1 > r0 && c1 > c0 && p->c4)
+        rc = sb_q8_gemm_conv_c4(p->packed, job->scratch, &p->window, p->input_zp, r0, r1, c0, c1, &job->epilogue,
+                                job->output, job->n, ws, job->workspace_size);
+    else if (r1 > r0 && c1 > c0 && job->implicit)
         rc = sb_q8_gemm_conv(p->packed, job->input, &p->window, p->input_zp, r0, r1, c0, c1, &job->epilogue,
                              job->output, job->n, ws, job->workspace_size);
     else if (r1 > r0 && c1 > c0)
@@ -255,7 +263,9 @@ int32_t sb_q8_conv2d(const sb_q8_conv_plan *plan, const uint8_t *input, const ui
     job.split_rows = job.n < threads * 2 * plan->block_n;
     // Windows the kernel can pack straight from the input skip the unfold buffer altogether.
     job.implicit = plan->unfold && sb_q8_conv_implicit(sb_q8_packed_kernel(plan->packed), w);
-    if (plan->unfold && !job.implicit)
+    if (plan->c4)
+        sb_pool_run_chunks(pool, q8_unfold_task, &job, sb_pool_chunks(pool, (w->channels + 3) / 4, 4));
+    else if (plan->unfold && !job.implicit)
         sb_pool_run_chunks(pool, q8_unfold_task, &job, sb_pool_chunks(pool, w->channels, 4));
     // Chunks of columns pack only their own panels of B: about four per thread. Chunks of rows
     // each pack all of B again: two per thread.

@@ -80,7 +80,8 @@ int32_t sb_u8_conv_pair(const sb_q8_conv_plan *a, const uint8_t *input_a,
     const int32_t n = a->window.out_h * a->window.out_w;
     if (a->out_channels != b->out_channels || n != b->window.out_h * b->window.out_w ||
         a->epilogue.out_type != SB_Q8_OUT_F32 || b->epilogue.out_type != SB_Q8_OUT_F32 ||
-        a->epilogue.residual != NULL || b->epilogue.residual != NULL || a->epilogue.relu || b->epilogue.relu)
+        a->epilogue.residual != NULL || b->epilogue.residual != NULL || a->epilogue.relu || b->epilogue.relu ||
+        a->c4 || b->c4)
         return SB_Q8_E_ARGUMENT;
     if (workspace_size < sb_u8_pair_workspace_size(a, b)) return SB_Q8_E_BUFFER;
     pair_job job;

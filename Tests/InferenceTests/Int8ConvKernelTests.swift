@@ -190,7 +190,7 @@ import Testing
                         ep.relu = Int32(rng.next() % 2); ep.out_type = Int32(SB_Q8_OUT_U8.rawValue)
                         var plan = sb_q8_conv_plan(window: w, out_channels: m, unfold: direct ? 0 : 1, input_zp: Int32(rng.next() % 256),
                                                    packed: UnsafeRawPointer(packed), epilogue: ep,
-                                                   block_m: sb_q8_block_m(kernel), block_n: sb_q8_block_n(kernel))
+                                                   block_m: sb_q8_block_m(kernel), block_n: sb_q8_block_n(kernel), c4: 0)
                         var expected = [UInt8](repeating: 0, count: Int(m * n))
                         var scratch = [UInt8](repeating: 0, count: Int(k * n))
                         var acc = [Int32](repeating: 0, count: Int(m * n))
@@ -207,5 +207,71 @@ import Testing
                 }
             }
         }
+    }
+
+    /// The c4 path (input copied into padded channel-interleaved planes, weights in c4 K order)
+    /// equals the reference twins on the original weights exactly, on stride-1 windows of
+    /// several sizes, channel counts that are and are not multiples of four, 1 and 2 threads.
+    @Test(arguments: cases)
+    func int8ConvC4MatchesReferenceTwins(c: Case) throws {
+        var rng = SplitMix64(seed: c.seed &+ 500)
+        var w = sb_window()
+        w.channels = Int32(1 + rng.next() % 40)
+        w.k_h = [1, 3, 3, 5][Int(rng.next() % 4)]; w.k_w = [1, 3, 3, 2][Int(rng.next() % 4)]
+        w.in_h = Int32(1 + rng.next() % 30); w.in_w = Int32(8 + rng.next() % 60)   // >= 6 output columns: at most 8 segments a panel
+        w.pad_top = Int32(rng.next() % UInt64(w.k_h)); w.pad_bottom = w.k_h - 1 - w.pad_top
+        w.pad_left = Int32(rng.next() % UInt64(w.k_w)); w.pad_right = Int32(rng.next() % UInt64(w.k_w))
+        w.stride_h = 1; w.stride_w = 1
+        w.out_h = w.in_h + w.pad_top + w.pad_bottom - w.k_h + 1
+        w.out_w = w.in_w + w.pad_left + w.pad_right - w.k_w + 1
+        guard w.out_h > 0, w.out_w > 0 else { return }
+        let m = Int32(1 + rng.next() % 70)
+        let k = w.channels * w.k_h * w.k_w, n = w.out_h * w.out_w
+        let weights = (0..<Int(m * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+        let input = Self.bytes(Int(w.channels * w.in_h * w.in_w), &rng)
+        let residual = Self.bytes(Int(m * n), &rng)
+        let scale = (0..<Int(m)).map { _ in Float(1 + rng.next() % 100) * 1e-5 }
+        let bias = (0..<Int(m)).map { _ in Float(Int(rng.next() % 200) - 100) * 0.1 }
+        let kc = sb_q8_c4_reduction(&w)
+        var reordered = [Int8](repeating: 0, count: Int(m * kc))
+        sb_q8_reorder_c4(weights, m, &w, &reordered)
+        var tested = 0
+        for kernel in Int8KernelTests.availableKernels where sb_q8_conv_c4_supported(kernel, &w) != 0 {
+            tested += 1
+            let size = sb_q8_packed_weights_size(kernel, m, kc)
+            let packed = Int8KernelTests.aligned(size)
+            defer { packed.deallocate() }
+            #expect(sb_q8_pack_weights(kernel, reordered, m, kc, kc, packed, size) == Int32(SB_Q8_OK))
+            let wsize = (sb_q8_workspace_size(kernel, kc) + 63) / 64 * 64
+            let workspaces = Int8KernelTests.aligned(wsize * 2)
+            defer { workspaces.deallocate() }
+            for withResidual in [false, true] {
+                scale.withUnsafeBufferPointer { s in
+                    bias.withUnsafeBufferPointer { b in
+                        var ep = sb_q8_epilogue()
+                        ep.scale = s.baseAddress; ep.bias = b.baseAddress
+                        ep.residual_scale = 0.37; ep.residual_zp = 11; ep.out_zp = Int32(rng.next() % 256)
+                        ep.relu = Int32(rng.next() % 2); ep.out_type = Int32(SB_Q8_OUT_U8.rawValue)
+                        var plan = sb_q8_conv_plan(window: w, out_channels: m, unfold: 1, input_zp: Int32(rng.next() % 256),
+                                                   packed: UnsafeRawPointer(packed), epilogue: ep,
+                                                   block_m: sb_q8_block_m(kernel), block_n: sb_q8_block_n(kernel), c4: 1)
+                        var expected = [UInt8](repeating: 0, count: Int(m * n))
+                        var refScratch = [UInt8](repeating: 0, count: Int(k * n))
+                        var acc = [Int32](repeating: 0, count: Int(m * n))
+                        sb_q8_conv2d_ref(&plan, weights, input, withResidual ? residual : nil, &expected, &refScratch, &acc)
+                        var scratch = [UInt8](repeating: 0, count: sb_q8_c4_input_bytes(&w))
+                        for threads in [Int32(1), 2] {
+                            let pool = threads > 1 ? sb_pool_create(threads) : nil
+                            defer { if let pool { sb_pool_destroy(pool) } }
+                            var got = [UInt8](repeating: 0, count: Int(m * n))
+                            let rc = sb_q8_conv2d(&plan, input, withResidual ? residual : nil, &got, &scratch, workspaces, wsize, pool)
+                            #expect(rc == Int32(SB_Q8_OK))
+                            #expect(got == expected, "kernel \(String(cString: sb_q8_kernel_name(kernel))) threads \(threads) residual \(withResidual) M=\(m) window \(w)")
+                        }
+                    }
+                }
+            }
+        }
+        if sb_q8_kernel_available(Int32(SB_Q8_KERNEL_AVX512VNNI.rawValue)) != 0 { #expect(tested > 0) }
     }
 }

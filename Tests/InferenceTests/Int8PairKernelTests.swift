@@ -53,10 +53,10 @@ import Testing
                         epB.scale = sb.baseAddress; epB.out_type = Int32(SB_Q8_OUT_F32.rawValue)
                         var a = sb_q8_conv_plan(window: wa, out_channels: m, unfold: threeByThree ? 1 : 0, input_zp: zpA,
                                                 packed: UnsafeRawPointer(packedA), epilogue: epA,
-                                                block_m: sb_q8_block_m(kernel), block_n: sb_q8_block_n(kernel))
+                                                block_m: sb_q8_block_m(kernel), block_n: sb_q8_block_n(kernel), c4: 0)
                         var b = sb_q8_conv_plan(window: wb, out_channels: m, unfold: directB ? 0 : 1, input_zp: zpB,
                                                 packed: UnsafeRawPointer(packedB), epilogue: epB,
-                                                block_m: sb_q8_block_m(kernel), block_n: sb_q8_block_n(kernel))
+                                                block_m: sb_q8_block_m(kernel), block_n: sb_q8_block_n(kernel), c4: 0)
                         var expected = [UInt8](repeating: 0, count: Int(m * n))
                         var refScratch = [UInt8](repeating: 0, count: Int(max(ka, kb) * n))
                         var acc = [Int32](repeating: 0, count: Int(m * n))
@@ -85,7 +85,7 @@ import Testing
         w.channels = 1; w.in_h = 2; w.in_w = 2; w.k_h = 1; w.k_w = 1; w.stride_h = 1; w.stride_w = 1; w.out_h = 2; w.out_w = 2
         var ep = sb_q8_epilogue()
         ep.out_type = Int32(SB_Q8_OUT_U8.rawValue)
-        var a = sb_q8_conv_plan(window: w, out_channels: 2, unfold: 0, input_zp: 0, packed: nil, epilogue: ep, block_m: 1, block_n: 1)
+        var a = sb_q8_conv_plan(window: w, out_channels: 2, unfold: 0, input_zp: 0, packed: nil, epilogue: ep, block_m: 1, block_n: 1, c4: 0)
         var b = a
         var out = [UInt8](repeating: 7, count: 8)
         #expect(sb_u8_conv_pair(&a, [0, 0, 0, 0], &b, [0, 0, 0, 0], 1, 0, 0, &out, nil, nil, 0, nil) == Int32(SB_Q8_E_ARGUMENT))

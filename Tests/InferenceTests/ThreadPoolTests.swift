@@ -140,7 +140,7 @@ import Testing
                         ep.out_type = Int32(SB_Q8_OUT_U8.rawValue)
                         var plan = sb_q8_conv_plan(window: w, out_channels: m, unfold: layer.k > 1 || layer.stride > 1 ? 1 : 0,
                                                    input_zp: 100, packed: UnsafeRawPointer(packed), epilogue: ep,
-                                                   block_m: sb_q8_block_m(kernel), block_n: sb_q8_block_n(kernel))
+                                                   block_m: sb_q8_block_m(kernel), block_n: sb_q8_block_n(kernel), c4: 0)
                         var scratch = [UInt8](repeating: 0, count: Int(k * n))
                         var single = [UInt8](repeating: 0, count: Int(m * n))
                         #expect(sb_q8_conv2d(&plan, input, residual, &single, &scratch, workspaces, wsize, nil) == Int32(SB_Q8_OK))

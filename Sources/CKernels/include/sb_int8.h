@@ -139,6 +139,18 @@ int32_t sb_q8_gemm_conv(const void *packed_a, const uint8_t *input, const struct
                         const sb_q8_epilogue *ep, void *c, int32_t ldc,
                         void *workspace, size_t workspace_size);
 
+/// 1 when sb_q8_gemm_conv_c4 can run stride-1 window `g` with `kernel`'s packed weights; 0
+/// otherwise (other variants and strides use sb_q8_gemm_conv or an explicit unfold).
+int32_t sb_q8_conv_c4_supported(int32_t kernel, const struct sb_window *g);
+/// sb_q8_gemm_conv with the input given as padded c4 planes (`sb_u8_to_c4`, sb_q8_conv.h) and
+/// the weights packed from `sb_q8_reorder_c4`'s K order (K = sb_q8_c4_reduction(g)): the same
+/// products, with B's k groups read as one dword per column. SB_Q8_E_UNSUPPORTED unless
+/// sb_q8_conv_c4_supported(kernel, g).
+int32_t sb_q8_gemm_conv_c4(const void *packed_a, const uint8_t *input_c4, const struct sb_window *g,
+                           int32_t b_zero_point, int32_t m0, int32_t m1, int32_t n0, int32_t n1,
+                           const sb_q8_epilogue *ep, void *c, int32_t ldc,
+                           void *workspace, size_t workspace_size);
+
 /// One operand of sb_q8_gemm_pair: packed weights [M x K] times a uint8 B, either the matrix
 /// `b` [K x ldb] or, when `b` is NULL, the unfold of the convolution `input` by `window` read
 /// while packing (as sb_q8_gemm_conv). `epilogue` holds the operand's SB_Q8_OUT_F32 constants

@@ -49,12 +49,30 @@ typedef struct sb_q8_conv_plan {
     const void *packed;       ///< sb_q8_pack_weights output for [out_channels, channels*k_h*k_w]
     sb_q8_epilogue epilogue;  ///< scale/bias/out_zp/relu/out_type; residual set per call
     int32_t block_m, block_n; ///< the kernel's MR and NR (thread splits align to them)
+    /// Non-zero: `packed` holds the weights in c4 K order (sb_q8_reorder_c4) and the input is
+    /// first copied into padded c4 planes in `scratch` (sb_q8_conv_c4_supported must hold).
+    int32_t c4;
 } sb_q8_conv_plan;
+
+/// Bytes of the padded c4 planes of window `g`'s input: ceil(C/4) * (in_h + pad_top +
+/// pad_bottom) * (in_w + pad_left + pad_right) * 4.
+size_t sb_q8_c4_input_bytes(const sb_window *g);
+/// K of the c4 weight order: ceil(C/4) * 4 * k_h * k_w (missing channels have zero weights).
+int32_t sb_q8_c4_reduction(const sb_window *g);
+/// Reorders int8 weights [m][C*k_h*k_w] (K order c, ky, kx) into [m][sb_q8_c4_reduction(g)]
+/// in c4 order: k = ((c/4) * k_h*k_w + ky*k_w + kx) * 4 + c % 4, zero for channels past C.
+void sb_q8_reorder_c4(const int8_t *weights, int32_t m, const sb_window *g, int8_t *dst);
+/// Copies channel groups [c4_0, c4_1) of uint8 `src` [C, in_h, in_w] into padded c4 planes
+/// `dst` ([ceil(C/4)][in_h + pads][in_w + pads][4]: channel 4*c4 + i of a pixel at byte i),
+/// with `zero_point` in the border and in channels past C.
+void sb_u8_to_c4(const uint8_t *src, const sb_window *g, uint8_t zero_point, int32_t c4_0, int32_t c4_1,
+                 uint8_t *dst);
 
 /// One int8 convolution: output = epilogue(W x (unfold(input) - zp), residual). `residual`
 /// (uint8, same shape as the output, scale/zp in the plan's epilogue) may be NULL. `scratch`
 /// holds K*N bytes when `unfold` is set and the kernel cannot pack the window from the input
-/// (sb_q8_conv_implicit false; unused otherwise, may then be NULL); `workspaces` holds one
+/// (sb_q8_conv_implicit false), or the c4 planes (sb_q8_c4_input_bytes) when `c4` is set;
+/// unused otherwise, may then be NULL; `workspaces` holds one
 /// `workspace_size` block (64-byte aligned) per pool thread. The unfold is cut into chunks of
 /// channels, the GEMM into chunks of output columns (each packs only its own columns) or, when
 /// the image is small, of output rows; the pool's threads claim the chunks. The output is the

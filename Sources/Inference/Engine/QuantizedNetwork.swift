@@ -37,6 +37,9 @@ public final class QuantizedNetwork {
     private var bandScratch: UnsafeMutablePointer<Float>
     private let bandFloats: Int
     static let bandRows: Int32 = 8
+    /// Whether stride-1 windows may use the c4 planes; `SMARTBIN_Q8_C4=0` turns them off (to
+    /// compare the two paths).
+    static let useC4 = ProcessInfo.processInfo.environment["SMARTBIN_Q8_C4"] != "0"
     private var workspaces: UnsafeMutableRawPointer
     private let workspaceSize: Int
     var q8Plans: [sb_q8_conv_plan]
@@ -100,16 +103,26 @@ public final class QuantizedNetwork {
         var totalPacked = 0
         var constantCount = 0
         var workspace = 64
+        // Stride-1 windows larger than 1x1 read their input as padded c4 planes where the kernel
+        // can (`sb_q8_conv_c4_supported`): their weights are packed in c4 K order, of this length.
+        var c4Reduction: [Int: Int] = [:]
+        for (index, layer) in plan.layers.enumerated() where Self.useC4 {
+            guard case .conv(let conv) = layer, weightsByLayer[index] != nil, conv.strategy != .direct,
+                  conv.window.k_h * conv.window.k_w > 1 else { continue }
+            var window = conv.window
+            if sb_q8_conv_c4_supported(selected, &window) != 0 { c4Reduction[index] = Int(sb_q8_c4_reduction(&window)) }
+        }
         for (index, layer) in plan.layers.enumerated() {
             guard case .conv(let conv) = layer, weightsByLayer[index] != nil else { continue }
-            let size = sb_q8_packed_weights_size(kernel, Int32(conv.outChannels), Int32(conv.reduction))
+            let reduction = c4Reduction[index] ?? conv.reduction
+            let size = sb_q8_packed_weights_size(kernel, Int32(conv.outChannels), Int32(reduction))
             guard size > 0 else {
                 throw InferenceError(.unsupported, "layer \(index): \(conv.outChannels)x\(conv.reduction) weights are beyond the int8 GEMM's limits")
             }
             packedOffsets[index] = totalPacked
             totalPacked += (size + 63) / 64 * 64
             constantCount += 2 * ((conv.outChannels + 15) / 16 * 16)
-            workspace = max(workspace, sb_q8_workspace_size(kernel, Int32(conv.reduction)))
+            workspace = max(workspace, sb_q8_workspace_size(kernel, Int32(reduction)))
         }
 
         packedBytes = totalPacked
@@ -178,9 +191,20 @@ public final class QuantizedNetwork {
                     throw InferenceError(.invalidGraph, "layer \(layerIndex): int8 weights or input quantisation do not match the convolution")
                 }
                 let target = packed + packedOffsets[layerIndex]!
-                let size = sb_q8_packed_weights_size(kernel, Int32(conv.outChannels), Int32(conv.reduction))
-                let rc = sb_q8_pack_weights(kernel, int8 + weights.offset, Int32(conv.outChannels), Int32(conv.reduction),
+                var window = conv.window
+                let c4 = c4Reduction[layerIndex]
+                let reduction = c4 ?? conv.reduction
+                let size = sb_q8_packed_weights_size(kernel, Int32(conv.outChannels), Int32(reduction))
+                let rc: Int32
+                if c4 != nil {
+                    var reordered = [Int8](repeating: 0, count: conv.outChannels * reduction)
+                    sb_q8_reorder_c4(int8 + weights.offset, Int32(conv.outChannels), &window, &reordered)
+                    rc = sb_q8_pack_weights(kernel, reordered, Int32(conv.outChannels), Int32(reduction), Int32(reduction), target, size)
+                    scratchNeeded = max(scratchNeeded, sb_q8_c4_input_bytes(&window))
+                } else {
+                    rc = sb_q8_pack_weights(kernel, int8 + weights.offset, Int32(conv.outChannels), Int32(conv.reduction),
                                             Int32(conv.reduction), target, size)
+                }
                 guard rc == Int32(SB_Q8_OK) else {
                     throw InferenceError(.invalidGraph, "layer \(layerIndex): packing int8 weights failed (error \(rc))")
                 }
@@ -213,10 +237,9 @@ public final class QuantizedNetwork {
                 index[layerIndex] = q8.count
                 q8.append(sb_q8_conv_plan(window: conv.window, out_channels: Int32(m), unfold: unfold ? 1 : 0,
                                           input_zp: input.zeroPoint, packed: UnsafeRawPointer(target), epilogue: ep,
-                                          block_m: blockM, block_n: blockN))
+                                          block_m: blockM, block_n: blockN, c4: c4 != nil ? 1 : 0))
                 // A window the kernel packs straight from the input needs no unfold buffer.
-                var window = conv.window
-                if unfold && !inPair && sb_q8_conv_implicit(kernel, &window) == 0 {
+                if unfold && !inPair && c4 == nil && sb_q8_conv_implicit(kernel, &window) == 0 {
                     scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane)
                 }
             } else {

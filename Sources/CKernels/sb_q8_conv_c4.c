@@ -1,0 +1,117 @@
+// The channel-interleaved path of the int8 convolution: a stride-1 window's input is first
+// copied into padded "c4" planes, [ceil(C/4)][in_h + pads][in_w + pads][4] (four channels'
+// bytes of one pixel side by side, the zero point around and in missing channels), and its
+// weights are reordered so that each k group of four is four channels at one tap (K order
+// c4, tap, c % 4). A B panel's k group is then one dword per column, read straight from the
+// planes: one masked load per row segment and half-panel, no byte interleaving, and no bounds
+// test per lane since the padding is in the planes. It gives the same int32 sums as the plain
+// unfold with the original K order; the twin tests check the whole convolution bit for bit.
+#include "sb_q8_internal.h"
+#include "sb_q8_conv.h"
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+static int32_t c4_groups(int32_t channels) { return (channels + 3) / 4; }
+
+static int32_t padded_h(const sb_window *g) { return g->in_h + g->pad_top + g->pad_bottom; }
+static int32_t padded_w(const sb_window *g) { return g->in_w + g->pad_left + g->pad_right; }
+
+size_t sb_q8_c4_input_bytes(const sb_window *g) {
+    return (size_t)c4_groups(g->channels) * (size_t)padded_h(g) * (size_t)padded_w(g) * 4;
+}
+
+int32_t sb_q8_c4_reduction(const sb_window *g) { return c4_groups(g->channels) * g->k_h * g->k_w * 4; }
+
+void sb_q8_reorder_c4(const int8_t *w, int32_t m, const sb_window *g, int8_t *dst) {
+    const int32_t taps = g->k_h * g->k_w, k = g->channels * taps, kc = sb_q8_c4_reduction(g);
+    for (int32_t r = 0; r < m; r++) {
+        const int8_t *row = w + (size_t)r * k;
+        int8_t *out = dst + (size_t)r * kc;
+        for (int32_t c4 = 0; c4 < c4_groups(g->channels); c4++)
+            for (int32_t t = 0; t < taps; t++)
+                for (int32_t i = 0; i < 4; i++) {
+                    const int32_t c = 4 * c4 + i;
+                    out[((size_t)c4 * taps + t) * 4 + i] = c < g->channels ? row[(size_t)c * taps + t] : 0;
+                }
+    }
+}
+
+void sb_u8_to_c4(const uint8_t *src, const sb_window *g, uint8_t zero_point, int32_t c4_0, int32_t c4_1,
+                 uint8_t *dst) {
+    const int32_t h = g->in_h, w = g->in_w, ph = padded_h(g), pw = padded_w(g);
+    const size_t plane = (size_t)h * w, out_plane = (size_t)ph * pw * 4;
+    uint8_t fill[4] = { zero_point, zero_point, zero_point, zero_point };
+    for (int32_t c4 = c4_0; c4 < c4_1; c4++) {
+        uint8_t *out = dst + (size_t)c4 * out_plane;
+        const uint8_t *rows[4];
+        for (int32_t i = 0; i < 4; i++) rows[i] = 4 * c4 + i < g->channels ? src + (size_t)(4 * c4 + i) * plane : NULL;
+        memset(out, zero_point, (size_t)g->pad_top * pw * 4);
+        memset(out + ((size_t)(g->pad_top + h) * pw) * 4, zero_point, (size_t)g->pad_bottom * pw * 4);
+        for (int32_t y = 0; y < h; y++) {
+            uint8_t *o = out + ((size_t)(g->pad_top + y) * pw) * 4;
+            memset(o, zero_point, (size_t)g->pad_left * 4);
+            memset(o + (size_t)(g->pad_left + w) * 4, zero_point, (size_t)g->pad_right * 4);
+            o += (size_t)g->pad_left * 4;
+            const uint8_t *r[4];
+            for (int32_t i = 0; i < 4; i++) r[i] = rows[i] ? rows[i] + (size_t)y * w : NULL;
+            int32_t x = 0;
+#if defined(__x86_64__)
+            if (r[0] && r[1] && r[2] && r[3])
+                for (; x + 16 <= w; x += 16, o += 64) {
+                    const __m128i r0 = _mm_loadu_si128((const __m128i *)(r[0] + x));
+                    const __m128i r1 = _mm_loadu_si128((const __m128i *)(r[1] + x));
+                    const __m128i r2 = _mm_loadu_si128((const __m128i *)(r[2] + x));
+                    const __m128i r3 = _mm_loadu_si128((const __m128i *)(r[3] + x));
+                    const __m128i a01l = _mm_unpacklo_epi8(r0, r1), a01h = _mm_unpackhi_epi8(r0, r1);
+                    const __m128i a23l = _mm_unpacklo_epi8(r2, r3), a23h = _mm_unpackhi_epi8(r2, r3);
+                    _mm_storeu_si128((__m128i *)o + 0, _mm_unpacklo_epi16(a01l, a23l));
+                    _mm_storeu_si128((__m128i *)o + 1, _mm_unpackhi_epi16(a01l, a23l));
+                    _mm_storeu_si128((__m128i *)o + 2, _mm_unpacklo_epi16(a01h, a23h));
+                    _mm_storeu_si128((__m128i *)o + 3, _mm_unpackhi_epi16(a01h, a23h));
+                }
+#endif
+            for (; x < w; x++, o += 4)
+                for (int32_t i = 0; i < 4; i++) o[i] = r[i] ? r[i][x] : fill[i];
+        }
+    }
+}
+
+#if defined(__x86_64__)
+enum { MAX_SEGMENTS = 8 };
+
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+void sb_q8_pack_conv_panel_c4_avx512(const uint8_t *input, const sb_window *g, int32_t kp, int32_t n,
+                                     int32_t cols, int32_t nr, uint8_t *dst) {
+    const int32_t ow = g->out_w, pw = padded_w(g), taps = g->k_h * g->k_w;
+    const size_t plane = (size_t)padded_h(g) * pw * 4;
+    // Segments: panel lanes [j, j + len) on output row oy from column ox read, at tap (ky, kx),
+    // the dwords at (oy + ky) * pw + ox + kx: lane l at base + tap offset + 4 l.
+    intptr_t base[MAX_SEGMENTS];
+    uint32_t mask[MAX_SEGMENTS][4];   // per 16-lane quarter of the panel
+    int32_t segments = 0;
+    for (int32_t j = 0; j < cols && segments < MAX_SEGMENTS; segments++) {
+        const int32_t oy = (n + j) / ow, ox = (n + j) % ow;
+        const int32_t len = ow - ox < cols - j ? ow - ox : cols - j;
+        base[segments] = ((intptr_t)oy * pw + ox) * 4 - (intptr_t)4 * j;
+        const uint64_t lanes = (len >= 64 ? ~0ull : ((1ull << len) - 1)) << j;
+        for (int32_t q = 0; q < 4; q++) mask[segments][q] = (uint32_t)(lanes >> (16 * q)) & 0xFFFFu;
+        j += len;
+    }
+    const int32_t quarters = nr / 16;
+    int32_t c4 = 0, tap = 0;
+    for (int32_t g4 = 0; g4 < kp; g4 += 4, dst += 4 * nr) {
+        const int32_t ky = tap / g->k_w, kx = tap % g->k_w;
+        const uint8_t *at = input + (size_t)c4 * plane + ((intptr_t)ky * pw + kx) * 4;
+        for (int32_t q = 0; q < quarters; q++) {
+            __m512i v = _mm512_setzero_si512();
+            for (int32_t s = 0; s < segments; s++)
+                if (mask[s][q])
+                    v = _mm512_mask_loadu_epi32(v, (__mmask16)mask[s][q], at + base[s] + 64 * q);
+            _mm512_storeu_si512(dst + 64 * q, v);
+        }
+        if (++tap == taps) { tap = 0; c4++; }
+    }
+}
+#endif
