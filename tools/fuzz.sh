@@ -2,7 +2,7 @@
 # Build the libFuzzer targets (Swift `--sanitize fuzzer --sanitize address`, release, into
 # .build-fuzz) and run each for SECONDS (default 60), one after the other.
 #
-# Usage: tools/fuzz.sh [SECONDS] [TARGET...]     targets: jpeg onnx config command outbox
+# Usage: tools/fuzz.sh [SECONDS] [TARGET...]     targets: jpeg onnx compiled config command outbox
 #
 # Seeds come from Fuzz/corpus/<target>; new interesting inputs go to .build-fuzz/corpus/<target>
 # (copy good ones into Fuzz/corpus to keep them). A crash leaves .build-fuzz/artifacts/<target>-crash-*
@@ -15,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-60}"
 [[ $# -gt 0 ]] && shift
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(jpeg onnx config command outbox)
+[[ ${#targets[@]} -eq 0 ]] && targets=(jpeg onnx compiled config command outbox)
 swift="${SWIFT:-swift}"
 build=.build-fuzz
 mkdir -p "$build/artifacts"
