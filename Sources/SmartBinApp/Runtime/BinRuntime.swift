@@ -86,10 +86,12 @@ public struct BinRuntime: Sendable {
     /// Runs the bin with `parts` until the triggers end (when `stopWhenTriggersEnd`) or a signal.
     /// - Returns: events still waiting in the outbox for the broker.
     public func run(_ parts: Parts, stopWhenTriggersEnd: Bool) async throws -> Int {
+        // The password file first: a refused one should not wait for the model to load.
+        let mqtt = try MQTTSettings.configuration(config)
         let loaded = try loadModel()
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let layout = TopicLayout(prefix: config.mqtt.topicPrefix, fleet: config.bin.fleet, binID: config.bin.id)
-        let publisher = try MQTTEventPublisher(mqtt: try MQTTSettings.configuration(config), layout: layout,
+        let publisher = try MQTTEventPublisher(mqtt: mqtt, layout: layout,
                                                outboxDirectory: dataDirectory + "/outbox",
                                                outboxMaxBytes: config.storage.outboxMaxMegabytes << 20, logger: logger)
         let slot = ModelSlot(loaded)
