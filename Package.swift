@@ -91,10 +91,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Fuzz/Harness"),
         /// Fakes and fixtures shared by the test targets (not a test target itself).
-        .target(name: "BinTestKit", dependencies: ["BinCore"]),
+        .target(name: "BinTestKit", dependencies: ["BinCore", .product(name: "Logging", package: "swift-log")]),
 
         // MARK: Tests.
-        .testTarget(name: "BinCoreTests", dependencies: ["BinCore", "BinTestKit"], exclude: ["Scenarios"]),
+        .testTarget(name: "BinCoreTests", dependencies: ["BinCore", "BinTestKit", .product(name: "Logging", package: "swift-log")],
+                    exclude: ["Scenarios"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "CKernels", "Imaging", "BinTestKit"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "BinTestKit"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "BinCore", "BinTestKit"]),

@@ -100,12 +100,14 @@ public struct BinRuntime: Sendable {
         }
         let sink = ConsoleEventSink(inner: publisher, onRecorded: parts.onRecorded)
         let classifier = ReloadableClassifier(slot: slot, makeModel: makeModel)
+        // With a systemd watchdog, it is fed only while the controller loop beats this.
+        let heartbeat = SystemdNotifier.watchdogPingInterval() == nil ? nil : Heartbeat(clock: ContinuousClock())
         let controller = try BinController(
             config: config.controller, labels: loaded.labels,
             identity: .init(binID: config.bin.id, firmware: SmartBinApp.firmwareVersion),
             triggers: parts.triggers, frames: parts.frames, classifier: classifier,
             flap: parts.flap, sink: sink, clock: ContinuousClock(), firstSeq: publisher.nextSequence,
-            fillStore: FillFileStore(directory: dataDirectory),
+            fillStore: FillFileStore(directory: dataDirectory), heartbeat: heartbeat,
             wallClock: { Date().timeIntervalSince1970 }, logger: logger)
         let commands = makeCommandRouter(layout: layout, controller: controller, classifier: classifier, flap: parts.flap)
         let service = BinService(controller: controller, publisher: publisher, commands: commands, flushTimeout: flushTimeout,
@@ -129,7 +131,7 @@ public struct BinRuntime: Sendable {
             services.append(.init(service: HomeAssistantDiscoveryService(client: publisher.client, messages: messages, logger: logger),
                                   successTerminationBehavior: .gracefullyShutdownGroup))
         }
-        if let notify = SystemdNotifyService.fromEnvironment(logger: logger) {
+        if let notify = SystemdNotifyService.fromEnvironment(heartbeat: heartbeat, logger: logger) {
             services.append(.init(service: notify, successTerminationBehavior: .gracefullyShutdownGroup))
         }
         let group = ServiceGroup(configuration: .init(
