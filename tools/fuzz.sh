@@ -20,9 +20,13 @@ swift="${SWIFT:-swift}"
 build=.build-fuzz
 mkdir -p "$build/artifacts"
 
+# `--sanitize fuzzer --sanitize address` reaches swiftc as two `-sanitize=` options, and swiftc keeps
+# only the last: Swift code would get AddressSanitizer but no coverage counters, and libFuzzer would
+# be blind to every Swift branch (only C/C++ edges). `-Xswiftc -sanitize=fuzzer,address` comes last
+# and names both; the `--sanitize` options still set up clang and the link.
 for target in "${targets[@]}"; do
     SMARTBIN_FUZZ=1 "$swift" build -c release --scratch-path "$build" --sanitize fuzzer --sanitize address \
-        --product "fuzz-$target" 2>&1 | grep -E "error|warning: unre|Compiling|Build" | grep -v "^\[" || true
+        -Xswiftc -sanitize=fuzzer,address --product "fuzz-$target" 2>&1 | grep -E "error|warning: unre|Compiling|Build" | grep -v "^\[" || true
     [[ -x "$build/release/fuzz-$target" ]] || { echo "fuzz: fuzz-$target did not build" >&2; exit 2; }
 done
 
