@@ -12,9 +12,10 @@ export SMARTBIN_TEST_MODELS := $(abspath $(MODELS))
 export SMARTBIN_BINARY := $(abspath $(SMARTBIN))
 
 FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
 CHAOS_RUNS ?= 3
 
-.PHONY: help setup build dashboard models test demo bench clean fuzz chaos soak
+.PHONY: help setup build dashboard models test demo bench clean fuzz fuzz-smoke chaos soak
 
 help:
 	@echo "make demo   - simulated bin on the sample photos, publishing to a local MQTT broker"
@@ -22,7 +23,8 @@ help:
 	@echo "make bench  - fp32 latency against ONNX Runtime (1 and 2 threads)"
 	@echo "make build  - release build of smartbin"
 	@echo "make dashboard - release build of smartbin-dashboard"
-	@echo "make fuzz   - libFuzzer (-sanitize=fuzzer,address) on the JPEG, ONNX, config, cmd and outbox parsers, FUZZ_SECONDS each (60)"
+	@echo "make fuzz   - libFuzzer (-sanitize=fuzzer,address) on the JPEG, ONNX, compiled-model, config, cmd and outbox parsers, FUZZ_SECONDS each (60)"
+	@echo "make fuzz-smoke - the same libFuzzer build, FUZZ_SMOKE_SECONDS (5) per target (the last step of make test)"
 	@echo "make chaos  - the chaos test (2000 events, 10 broker restarts, 5 SIGKILLs) CHAOS_RUNS times (3) with fresh seeds"
 	@echo "make soak   - 1,000,000 controller cycles with RSS sampling (make test runs 100,000)"
 
@@ -43,6 +45,8 @@ test: build models
 	@# Reliability step (~45 s): the chaos test (2000 events, 10 broker restarts, 5 SIGKILLs) and
 	@# the 100,000-cycle soak, apart from the other suites so neither starves the other.
 	SMARTBIN_HEAVY_TESTS=1 $(SWIFT) test --skip-build --no-parallel --filter 'ChaosTests|SoakTests'
+	@# libFuzzer smoke run: the fuzz executables built (release, ASan) and run for a few seconds each.
+	tools/fuzz.sh $(FUZZ_SMOKE_SECONDS)
 
 demo: build models
 	@tools/demo.sh
@@ -54,6 +58,9 @@ bench: build models
 # test at full size, the 100k-cycle soak (its second step) and the fuzz corpus/regression replay.
 fuzz: setup
 	tools/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-smoke: setup
+	tools/fuzz.sh $(FUZZ_SMOKE_SECONDS)
 
 chaos: build models
 	@for i in $$(seq $(CHAOS_RUNS)); do SMARTBIN_HEAVY_TESTS=1 $(SWIFT) test --filter ChaosTests || exit 1; done

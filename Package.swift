@@ -94,14 +94,15 @@ let package = Package(
         /// The fuzz targets' bodies (Fuzz/README.md): replayed by ReliabilityTests, driven by libFuzzer
         /// in the `fuzz-*` executables below.
         .target(name: "FuzzHarness", dependencies: [
-            "BinCore", "Imaging", "Inference", "SmartBinApp", "Telemetry",
+            "BinCore", "CKernels", "Imaging", "Inference", "SmartBinApp", "Telemetry",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Fuzz/Harness"),
         /// Fakes and fixtures shared by the test targets (not a test target itself).
-        .target(name: "BinTestKit", dependencies: ["BinCore"]),
+        .target(name: "BinTestKit", dependencies: ["BinCore", .product(name: "Logging", package: "swift-log")]),
 
         // MARK: Tests.
-        .testTarget(name: "BinCoreTests", dependencies: ["BinCore", "BinTestKit"], exclude: ["Scenarios"]),
+        .testTarget(name: "BinCoreTests", dependencies: ["BinCore", "BinTestKit", .product(name: "Logging", package: "swift-log")],
+                    exclude: ["Scenarios"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "CKernels", "Imaging", "BinTestKit"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "BinTestKit"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "BinCore", "BinTestKit"]),
@@ -121,7 +122,7 @@ let package = Package(
 // MARK: libFuzzer executables, only when SMARTBIN_FUZZ is set (they have no `main`; libFuzzer's
 // comes in with `--sanitize fuzzer`). `make fuzz` builds them into .build-fuzz; see Fuzz/README.md.
 if Context.environment["SMARTBIN_FUZZ"] != nil {
-    for name in ["jpeg", "onnx", "config", "command", "outbox"] {
+    for name in ["jpeg", "onnx", "compiled", "config", "command", "outbox"] {
         package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: ["FuzzHarness"],
                                                  path: "Fuzz/Targets/\(name)"))
     }

@@ -2,7 +2,7 @@
 # Build the libFuzzer targets (Swift `--sanitize fuzzer --sanitize address`, release, into
 # .build-fuzz) and run each for SECONDS (default 60), one after the other.
 #
-# Usage: tools/fuzz.sh [SECONDS] [TARGET...]     targets: jpeg onnx config command outbox
+# Usage: tools/fuzz.sh [SECONDS] [TARGET...]     targets: jpeg onnx compiled config command outbox
 #
 # Seeds come from Fuzz/corpus/<target>; new interesting inputs go to .build-fuzz/corpus/<target>
 # (copy good ones into Fuzz/corpus to keep them). A crash leaves .build-fuzz/artifacts/<target>-crash-*
@@ -15,14 +15,18 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-60}"
 [[ $# -gt 0 ]] && shift
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(jpeg onnx config command outbox)
+[[ ${#targets[@]} -eq 0 ]] && targets=(jpeg onnx compiled config command outbox)
 swift="${SWIFT:-swift}"
 build=.build-fuzz
 mkdir -p "$build/artifacts"
 
+# `--sanitize fuzzer --sanitize address` reaches swiftc as two `-sanitize=` options, and swiftc keeps
+# only the last: Swift code would get AddressSanitizer but no coverage counters, and libFuzzer would
+# be blind to every Swift branch (only C/C++ edges). `-Xswiftc -sanitize=fuzzer,address` comes last
+# and names both; the `--sanitize` options still set up clang and the link.
 for target in "${targets[@]}"; do
     SMARTBIN_FUZZ=1 "$swift" build -c release --scratch-path "$build" --sanitize fuzzer --sanitize address \
-        --product "fuzz-$target" 2>&1 | grep -E "error|warning: unre|Compiling|Build" | grep -v "^\[" || true
+        -Xswiftc -sanitize=fuzzer,address --product "fuzz-$target" 2>&1 | grep -E "error|warning: unre|Compiling|Build" | grep -v "^\[" || true
     [[ -x "$build/release/fuzz-$target" ]] || { echo "fuzz: fuzz-$target did not build" >&2; exit 2; }
 done
 

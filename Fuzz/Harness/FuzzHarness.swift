@@ -1,4 +1,5 @@
 import BinCore
+import CKernels
 import Foundation
 import Imaging
 import Inference
@@ -16,6 +17,7 @@ import Glibc
 public enum FuzzHarness {
     public static let targets: [String: @Sendable ([UInt8]) -> Void] = [
         "jpeg": jpeg, "onnx": onnx, "config": config, "command": command, "outbox": outbox,
+        "compiled": compiled,
     ]
 
     /// `Imaging.JPEG.decode` (libjpeg-turbo behind the `CJPEG` shim, EXIF orientation in Swift).
@@ -79,6 +81,49 @@ public enum FuzzHarness {
             preconditionFailure("an outbox we just wrote does not reopen")
         }
         precondition(reopened.pending() == pending + [.init(id: id, payload: [1, 2, 3])], "reopen lost or changed records")
+    }
+
+    /// `Inference.CompiledModel(path:)` on arbitrary file bytes: header, section table, section
+    /// CRCs, then the `meta`, `graph`, `labels` and `quant` sections; whatever opens must describe
+    /// itself without trapping. Input: `[mode][file bytes]`; mode bit 0 re-stamps every CRC-32
+    /// (each section's, the table's, the header's) and bit 1 the declared file size, so the fuzzer
+    /// gets past the checksums into the JSON sections and the graph checks behind them.
+    public static func compiled(_ bytes: [UInt8]) {
+        guard let mode = bytes.first else { return }
+        var file = Array(bytes.dropFirst())
+        if mode & 2 == 2, file.count >= 24 { put(UInt64(file.count), at: 16, in: &file) }
+        if mode & 1 == 1 { restampChecksums(&file) }
+        let path = scratch + "/compiled-\(getpid()).sbm"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        guard FileManager.default.createFile(atPath: path, contents: Data(file)),
+              let model = try? CompiledModel(path: path) else { return }
+        _ = model.layerDescriptions
+        _ = (model.inputShape, model.inputLayout, model.outputCount, model.hasFP32, model.hasInt8, model.labelsTSV)
+    }
+
+    /// Recomputes a compiled model's CRC-32s in place, as `ModelFile.write` stamps them: each
+    /// section's that lies inside the file, then the section table's, then the header's.
+    static func restampChecksums(_ file: inout [UInt8]) {
+        let header = 64, entry = 48
+        guard file.count >= header else { return }
+        func u64(_ at: Int) -> Int {
+            Int(truncatingIfNeeded: (0..<8).reduce(UInt64(0)) { $0 | UInt64(file[at + $1]) << (8 * UInt64($1)) })
+        }
+        func crc(_ range: Range<Int>) -> UInt32 { file[range].withUnsafeBytes { sb_crc32(0, $0.baseAddress, $0.count) } }
+        let count = min(64, (0..<4).reduce(0) { $0 | Int(file[12 + $1]) << (8 * $1) })
+        let tableEnd = min(file.count, header + count * entry)
+        for at in stride(from: header, to: tableEnd - entry + 1, by: entry) {
+            let offset = u64(at + 16), size = u64(at + 24)
+            guard offset >= 0, size >= 0, offset <= file.count, size <= file.count - offset else { continue }
+            put(crc(offset..<offset + size), at: at + 32, in: &file)
+        }
+        put(crc(header..<tableEnd), at: 24, in: &file)
+        put(crc(0..<28), at: 28, in: &file)
+    }
+
+    /// Writes `value` little-endian at `offset` (which must leave room for it).
+    static func put<T: FixedWidthInteger>(_ value: T, at offset: Int, in bytes: inout [UInt8]) {
+        for i in 0..<MemoryLayout<T>.size { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
     }
 
     static func le32(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }

@@ -25,6 +25,14 @@ public final class MosquittoBroker: @unchecked Sendable {
     public let directory: URL
     private let lock = NSLock()
     private var process: BrokerChildProcess?
+    private var extraEnvironment: [String: String] = [:]
+
+    /// Variables added to the broker's environment from the next `start()` on (e.g.
+    /// `OPENSSL_CONF` to limit the TLS versions it accepts).
+    public var environment: [String: String] {
+        get { lock.withLock { extraEnvironment } }
+        set { lock.withLock { extraEnvironment = newValue } }
+    }
 
     /// True when `/usr/sbin/mosquitto` exists (tests can skip when it does not).
     public static var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: executable) }
@@ -89,7 +97,7 @@ public final class MosquittoBroker: @unchecked Sendable {
             throw BrokerHarnessError("cannot create \(logURL.path)")
         }
         let process = try BrokerChildProcess(executable: Self.executable, arguments: ["-c", configURL.path],
-                                             outputPath: logURL.path)
+                                             outputPath: logURL.path, environment: environment)
         lock.withLock { self.process = process }
 
         let deadline = ContinuousClock.now + timeout

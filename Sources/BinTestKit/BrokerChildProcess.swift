@@ -19,8 +19,9 @@ final class BrokerChildProcess: @unchecked Sendable {
     private var exitStatus: Int32?
 
     /// Starts `executable` with `arguments`; stdin from `stdinFD` (or /dev/null), stdout and
-    /// stderr appended to `outputPath` (or /dev/null).
-    init(executable: String, arguments: [String], stdinFD: Int32? = nil, outputPath: String? = nil) throws {
+    /// stderr appended to `outputPath` (or /dev/null); the test's environment plus `environment`.
+    init(executable: String, arguments: [String], stdinFD: Int32? = nil, outputPath: String? = nil,
+         environment: [String: String] = [:]) throws {
         self.executable = executable
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -51,7 +52,11 @@ final class BrokerChildProcess: @unchecked Sendable {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in envp { free(pointer) } }
+        let rc = environment.isEmpty ? posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+            : posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard rc == 0 else {
             throw BrokerHarnessError("posix_spawn \(executable): \(String(cString: strerror(rc)))")
         }

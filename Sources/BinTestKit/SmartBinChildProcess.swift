@@ -24,6 +24,12 @@ public final class SmartBinChildProcess: @unchecked Sendable {
         return packageRoot + "/.build/debug/smartbin"
     }
 
+    /// The `smartbin-dashboard` debug build `swift test` just made (`SMARTBIN_BUILD_DIR`
+    /// overrides the folder, as for the dashboard's own tests).
+    public static var dashboardBinary: String {
+        (ProcessInfo.processInfo.environment["SMARTBIN_BUILD_DIR"] ?? packageRoot + "/.build/debug") + "/smartbin-dashboard"
+    }
+
     /// Where `make models` writes the test models (`SMARTBIN_TEST_MODELS` overrides).
     public static var models: String {
         ProcessInfo.processInfo.environment["SMARTBIN_TEST_MODELS"] ?? packageRoot + "/out/models"
@@ -41,12 +47,14 @@ public final class SmartBinChildProcess: @unchecked Sendable {
     public let process = Process()
     public let outputPath: String
 
-    /// Starts `smartbin arguments…`; `environment` entries are added to this process's.
-    public init(_ arguments: [String], directory: String, environment: [String: String] = [:]) throws {
+    /// Starts `smartbin arguments…` (or another of the package's executables);
+    /// `environment` entries are added to this process's.
+    public init(_ arguments: [String], directory: String, environment: [String: String] = [:],
+                executable: String = SmartBinChildProcess.binary) throws {
         outputPath = directory + "/smartbin-\(UUID().uuidString.prefix(8)).log"
         FileManager.default.createFile(atPath: outputPath, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: Self.packageRoot)
         process.standardOutput = handle

@@ -52,7 +52,9 @@ public enum EventEncoding {
     /// model{name,sha256,precision} or null, uptime_s, triggers_during_cycle,
     /// outbox{pending,bytes,max_bytes,fill,near_full,rejected_full} (when given),
     /// fill{bin: {level, items, capacity|null, measured|null, status, refused, diverted}} (every
-    /// compartment, sorted), full_policy (string or null), refusal (string or null), ts`.
+    /// compartment, sorted), full_policy (string or null), refusal (string or null),
+    /// clock_jumps (wall-clock jumps seen since start), last_clock_jump_s (seconds, positive
+    /// forward, rounded to 0.1; null before the first), ts`.
     /// `level` and `measured` are 0...1 rounded to 4 decimals; `status` is `ok`, `nearly_full`
     /// or `full`.
     /// - Parameter timestamp: seconds since the epoch when the status was taken.
@@ -100,6 +102,9 @@ public enum EventEncoding {
         w.endObject()
         w.key("full_policy"); w.string(status.fullPolicy)
         w.key("refusal"); w.string(status.refusal)
+        w.key("clock_jumps"); w.int(status.clockJumps)
+        w.key("last_clock_jump_s")
+        if let jump = status.lastClockJumpSeconds { w.number((jump * 10).rounded() / 10) } else { w.null() }
         w.key("ts"); w.string(RFC3339.format(timestamp))
         w.endObject()
         return w.bytes
@@ -230,7 +235,9 @@ public enum EventEncoding {
             triggersDuringCycle: try object.int("triggers_during_cycle"),
             fill: fill,
             fullPolicy: object.isNull("full_policy") ? nil : try object.string("full_policy"),
-            refusal: object.isNull("refusal") ? nil : try object.string("refusal"))
+            refusal: object.isNull("refusal") ? nil : try object.string("refusal"),
+            clockJumps: object.isNull("clock_jumps") ? 0 : try object.int("clock_jumps"),
+            lastClockJumpSeconds: object.isNull("last_clock_jump_s") ? nil : try object.double("last_clock_jump_s"))
         return (status, timestamp)
     }
 

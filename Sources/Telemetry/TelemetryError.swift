@@ -20,6 +20,8 @@ public struct TelemetryError: Error, Sendable, Hashable, CustomStringConvertible
         case outboxFull
         /// A JSON document could not be decoded into the expected type.
         case malformedJSON
+        /// A credential file is unreadable, empty, or readable by group or others.
+        case secretFile
     }
 
     public var code: Code

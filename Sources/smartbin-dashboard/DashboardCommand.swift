@@ -35,7 +35,7 @@ struct DashboardCommand: AsyncParsableCommand {
     @Option(help: "MQTT user name.")
     var username: String?
 
-    @Option(help: "File holding the MQTT password (needs --username).")
+    @Option(help: "File holding the MQTT password (needs --username; mode 600, owned by the dashboard's user: any other mode is refused).")
     var passwordFile: String?
 
     @Flag(help: "Connect to the broker over TLS.")
@@ -49,6 +49,9 @@ struct DashboardCommand: AsyncParsableCommand {
 
     @Option(help: "Client key (PEM) for --cert-file.")
     var keyFile: String?
+
+    @Option(help: "TLS version: tlsv1.2 or tlsv1.3 (implies --tls; default tlsv1.2, as the firmware's mqtt.tls_version).")
+    var tlsVersion: String?
 
     @Option(help: "MQTT client id. Keep it stable: the broker then queues QoS 1 events while the dashboard is down.")
     var clientID = "smartbin-dashboard"
@@ -64,6 +67,9 @@ struct DashboardCommand: AsyncParsableCommand {
         _ = try Self.hostPort(http, option: "--http")
         if passwordFile != nil && username == nil { throw ValidationError("--password-file needs --username") }
         if (certFile == nil) != (keyFile == nil) { throw ValidationError("--cert-file and --key-file go together") }
+        if let tlsVersion, !Self.tlsVersions.contains(tlsVersion) {
+            throw ValidationError("--tls-version: expected \(Self.tlsVersions.joined(separator: " or ")), got '\(tlsVersion)'")
+        }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level: unknown level '\(logLevel)'") }
         if prefix.isEmpty || prefix.contains("/") || prefix.contains("+") || prefix.contains("#") {
             throw ValidationError("--prefix must be one topic level without wildcards")
@@ -85,11 +91,11 @@ struct DashboardCommand: AsyncParsableCommand {
         if let username {
             mqtt.username = username
             if let passwordFile {
-                mqtt.password = try Self.readSecret(passwordFile, what: "password")
+                mqtt.password = try Self.readSecret(passwordFile, what: "--password-file")
             }
         }
-        if tls || caFile != nil || certFile != nil {
-            mqtt.tls = .init(caFile: caFile, certFile: certFile, keyFile: keyFile)
+        if tls || caFile != nil || certFile != nil || tlsVersion != nil {
+            mqtt.tls = .init(caFile: caFile, certFile: certFile, keyFile: keyFile, version: tlsVersion ?? "tlsv1.2")
         }
         let adminToken = try adminTokenFile.map { try AdminToken.load(file: $0) }
 
@@ -144,15 +150,14 @@ struct DashboardCommand: AsyncParsableCommand {
         return (host, port)
     }
 
+    /// The TLS versions `--tls-version` takes (the firmware's `mqtt.tls_version` takes the same).
+    static let tlsVersions = ["tlsv1.2", "tlsv1.3"]
+
+    /// Reads a secret file with the firmware's rule (`SecretFile`): mode 600 or stricter, not
+    /// empty; anything else is refused with one line naming the file and its mode.
     static func readSecret(_ path: String, what: String) throws -> String {
-        do {
-            let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !text.isEmpty else { throw ValidationError("\(path): the \(what) file is empty") }
-            return text
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            throw ValidationError("\(path): cannot read the \(what) file: \(error.localizedDescription)")
+        do { return try SecretFile.read(path, what: what) } catch {
+            throw DashboardError(.configuration, error.message)
         }
     }
 }

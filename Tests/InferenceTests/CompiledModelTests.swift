@@ -91,6 +91,46 @@ import Testing
         }
     }
 
+    /// Counts in the graph section that would overflow (found by the `compiled` fuzz target:
+    /// each trapped before) are refused naming the graph section and the value.
+    @Test func graphCountsThatWouldOverflowAreRefused() throws {
+        let path = try Paths.model("tiny-v1.5-torch-6.onnx")
+        let dir = try Paths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try CompiledModel.write(network: try Network.load(onnx: path), onnxPath: path, int8: nil, keepFP32: true,
+                                info: Self.info(), labelsTSV: "", to: dir + "/m.sbm")
+        let good = try CompiledModel(path: dir + "/m.sbm")
+        let file = try Data(contentsOf: URL(fileURLWithPath: dir + "/m.sbm"))
+        let parts = good.sections.map { ($0.name, file.subdata(in: $0.offset..<$0.offset + $0.size)) }
+        let graph = try #require(try JSONSerialization.jsonObject(with: parts.first { $0.0 == "graph" }!.1) as? [String: Any])
+
+        let edits: [(String, ([String: Any]) -> [String: Any], String)] = [
+            ("slice end", { g in
+                var g = g, layers = g["layers"] as! [[String: Any]]
+                layers[0]["weights"] = [Int.max, 1]
+                g["layers"] = layers
+                return g
+            }, "layer 0: bad parameter slice [\(Int.max), 1]"),
+            ("parameter count", { g in
+                var g = g
+                g["parameterCount"] = Int.max / 2
+                return g
+            }, "bad parameterCount \(Int.max / 2)"),
+            ("shape", { g in
+                var g = g, shapes = g["shapes"] as! [[Int]]
+                shapes[shapes.count - 1] = [3_037_000_500, 3_037_000_500, 3]
+                g["shapes"] = shapes
+                return g
+            }, "shape [3037000500, 3037000500, 3] is too large"),
+        ]
+        for (what, edit, expected) in edits {
+            let altered = try JSONSerialization.data(withJSONObject: edit(graph))
+            try ModelFile.write(parts.map { $0.0 == "graph" ? ($0.0, altered) : $0 }, to: dir + "/bad.sbm")
+            let error = #expect(throws: InferenceError.self, "\(what)") { try CompiledModel(path: dir + "/bad.sbm") }
+            #expect(error?.message == "\(dir)/bad.sbm: graph section: \(expected)", "\(what)")
+        }
+    }
+
     /// Format 2 (int32 biases after bias correction, projections added in fp32) is what compile
     /// writes; a format-1 file (quantised projections, no stored biases) still loads and runs as
     /// it did; an unknown version is refused naming the version and what this firmware reads.

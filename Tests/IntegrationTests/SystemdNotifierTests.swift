@@ -1,3 +1,4 @@
+import BinCore
 import BinTestKit
 import Foundation
 import Logging
@@ -54,6 +55,67 @@ final class NotifySocket: @unchecked Sendable {
     }
 }
 
+/// A manual clock on which every sleep of exactly `lost` never ends (until cancelled): a timer
+/// the controller armed that never fires, which is how a stuck cycle looks from outside.
+struct TimerLosingClock: Clock {
+    typealias Instant = ManualClock.Instant
+    let base: ManualClock
+    let lost: Duration
+    var now: Instant { base.now }
+    var minimumResolution: Duration { .zero }
+
+    func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
+        if base.now.duration(to: deadline) == lost {
+            try await Task.sleep(for: .seconds(86_400))  // ends only by cancellation
+        } else {
+            try await base.sleep(until: deadline, tolerance: tolerance)
+        }
+    }
+}
+
+/// A bin (fakes on a manual clock) whose controller beats a heartbeat, and the systemd notifier
+/// pinging a test socket on the same clock, so a test can watch which seconds get a WATCHDOG=1.
+struct WatchdogRig {
+    let clock = ManualClock()
+    let socket: NotifySocket
+    let triggers = FakeTriggerSource()
+    let frames = FakeFrameSource()
+    let classifier = ScriptedClassifier(labels: TestBins.trashnetLabels)
+    let logs = LogCapture()
+    let controller: BinController
+    let notifier: SystemdNotifyService
+
+    /// - Parameter lostTimer: sleeps of this length on the controller's clock never end.
+    init(lostTimer: Duration? = nil) throws {
+        socket = try NotifySocket(abstract: true)
+        let heartbeat = Heartbeat(clock: clock, interval: .seconds(1), staleAfter: .seconds(3))
+        let clock = self.clock
+        let controllerClock: any Clock<Duration> = lostTimer.map { TimerLosingClock(base: clock, lost: $0) } ?? clock
+        controller = try BinController(
+            config: TestBins.config, labels: TestBins.trashnetMap, identity: .init(binID: "bin-wd", firmware: "test"),
+            triggers: triggers, frames: frames, classifier: classifier, flap: RecordingFlap(), sink: RecordingEventSink(),
+            clock: controllerClock, heartbeat: heartbeat, wallClock: { 1_700_000_000 }, logger: logs.logger())
+        notifier = SystemdNotifyService(notifier: SystemdNotifier(socketPath: socket.name), pingInterval: .seconds(1),
+                                        heartbeat: heartbeat, clock: clock, logger: logs.logger())
+    }
+
+    /// Moves the clock `seconds` forward in 250 ms steps, each once the heartbeat and notifier
+    /// tasks sleep again; returns how many WATCHDOG=1 pings each second brought.
+    func drive(seconds: Int) async -> [Int] {
+        var pings: [Int] = []
+        for _ in 0..<seconds {
+            for _ in 0..<4 {
+                await clock.waitForSleepers(2)
+                try? await Task.sleep(for: .milliseconds(5))
+                clock.advance(by: .milliseconds(250))
+            }
+            await clock.waitForSleepers(2)
+            pings.append(socket.receive(timeout: .milliseconds(60)) { _ in false }.filter { $0 == "WATCHDOG=1" }.count)
+        }
+        return pings
+    }
+}
+
 @Suite(.serialized) struct SystemdNotifierTests {
     @Test(arguments: [false, true]) func sendsToAPathOrAnAbstractSocket(abstract: Bool) throws {
         let socket = try NotifySocket(abstract: abstract)
@@ -105,5 +167,72 @@ final class NotifySocket: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(20)
         while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!process.isRunning && process.terminationStatus == 0)
+    }
+
+    /// An idle bin keeps its watchdog fed: the controller's loop beats the heartbeat through its
+    /// actor every second and every ping interval has a WATCHDOG=1.
+    @Test(.timeLimit(.minutes(1))) func idleControllerKeepsTheWatchdogFed() async throws {
+        let rig = try WatchdogRig()
+        let bin = Task { await rig.controller.run() }
+        let notify = Task { try await rig.notifier.run() }
+        #expect(rig.socket.receive(timeout: .seconds(5)) { $0.count >= 2 } == ["READY=1", "WATCHDOG=1"])
+        let pings = await rig.drive(seconds: 10)
+        #expect(pings.reduce(0, +) >= 9 && pings.suffix(4).reduce(0, +) >= 3, "pings per second: \(pings)")
+        #expect(!rig.logs.lines.contains { $0.level >= .error }, "\(rig.logs.text)")
+        notify.cancel()
+        bin.cancel()
+        await bin.value
+        _ = await notify.result
+    }
+
+    /// A long but legitimate cycle (a classification that hangs until its 5 s timeout, then the
+    /// fault and its 1 s back-off) never starves the watchdog: each wait is within its own
+    /// timeout, so the heartbeat stays fresh.
+    @Test(.timeLimit(.minutes(1))) func slowCycleWithinItsTimeoutsKeepsTheWatchdogFed() async throws {
+        let rig = try WatchdogRig()
+        rig.frames.enqueue(origin: "slow")
+        rig.classifier.set("slow", .hang)
+        let bin = Task { await rig.controller.run() }
+        let notify = Task { try await rig.notifier.run() }
+        _ = rig.socket.receive(timeout: .seconds(5)) { $0.count >= 2 }
+        rig.triggers.send(.lidOpened)
+        #expect(await eventually { await rig.controller.snapshot.state == .triggered })
+        let pings = await rig.drive(seconds: 12)
+        #expect(rig.logs.lines.contains { $0.message.contains("classification timed out after 5s") }, "\(rig.logs.text)")
+        #expect(await rig.controller.snapshot.state == .idle)
+        #expect(pings.reduce(0, +) >= 11 && !zip(pings, pings.dropFirst()).contains { $0 == 0 && $1 == 0 }, "pings per second: \(pings)")
+        #expect(!rig.logs.lines.contains { $0.message.hasPrefix("no progress") || $0.message.contains("withholding") }, "\(rig.logs.text)")
+        notify.cancel()
+        bin.cancel()
+        await bin.value
+        _ = await notify.result
+    }
+
+    /// A stuck cycle stops the pings: the camera hangs and the capture timeout never fires (its
+    /// timer is lost), so the bin sits in `capturing` past its deadline. The heartbeat task still
+    /// runs but no longer beats; once the last beat is older than `staleAfter` the notifier
+    /// withholds WATCHDOG=1 (systemd would restart the service) and says so once.
+    @Test(.timeLimit(.minutes(1))) func stuckCycleStopsTheWatchdogPings() async throws {
+        let rig = try WatchdogRig(lostTimer: TestBins.config.timeouts.capture)
+        rig.frames.enqueue(.hang)
+        let bin = Task { await rig.controller.run() }
+        let notify = Task { try await rig.notifier.run() }
+        _ = rig.socket.receive(timeout: .seconds(5)) { $0.count >= 2 }
+        rig.triggers.send(.lidOpened)
+        #expect(await eventually { await rig.controller.snapshot.state == .triggered })
+        let pings = await rig.drive(seconds: 16)
+        // Capture starts at ~0.5 s and is due at ~2.5 s; past 3 s of grace (~5.5 s) the beats
+        // stop, and the last one (~5 s) is stale (> 3 s old) from ~9 s on.
+        #expect(await rig.controller.snapshot.state == .capturing)
+        #expect(pings.prefix(6).reduce(0, +) >= 5, "pings per second: \(pings)")
+        #expect(pings.suffix(4) == [0, 0, 0, 0], "pings per second: \(pings)")
+        let stuck = rig.logs.lines.filter { $0.message.hasPrefix("no progress: capturing is") }
+        let withheld = rig.logs.lines.filter { $0.message.contains("withholding WATCHDOG=1") }
+        #expect(stuck.count == 1 && withheld.count == 1, "\(rig.logs.text)")
+        print("watchdog: pings per second while stuck in capturing: \(pings)")
+        notify.cancel()
+        bin.cancel()
+        await bin.value
+        _ = await notify.result
     }
 }

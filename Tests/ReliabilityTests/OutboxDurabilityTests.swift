@@ -1,4 +1,5 @@
 import BinCore
+import BinTestKit
 import Foundation
 import Testing
 @testable import Telemetry

@@ -36,8 +36,9 @@ import Testing
     }
 
     /// A broker running `deploy/mosquitto/<file>` with the test's port and paths.
-    func broker(_ file: String, passwordFile: String? = nil) async throws -> MosquittoBroker {
+    func broker(_ file: String, passwordFile: String? = nil, environment: [String: String] = [:]) async throws -> MosquittoBroker {
         let broker = try MosquittoBroker()
+        broker.environment = environment
         var config = try String(contentsOfFile: Reliability.packageRoot + "/deploy/mosquitto/" + file, encoding: .utf8)
         let replacements = [
             "listener 8883": "listener \(broker.port) 127.0.0.1",
@@ -263,5 +264,102 @@ import Testing
         }
         #expect(description.contains("<redacted>"))
         print("security: password file: right password connected, wrong refused (\(refused ?? "-")); password in none of \(capture.lines.count) client log lines, \(bin.output.split(separator: "\n").count) firmware lines, description")
+    }
+
+    /// A file holding `text` with `mode` (as an operator might leave it).
+    func secretFile(_ name: String, _ text: String, mode: Int) throws -> String {
+        let path = root + "/" + name
+        try (text + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        return path
+    }
+
+    /// A password file group or others can read is refused by `simulate` (so by `run`: both
+    /// build the MQTT settings the same way) and by the dashboard: exit 1, one error line that
+    /// names the file, its mode and the fix, before any model is loaded or broker contacted.
+    @Test func passwordFileReadableByOthersIsRefusedByFirmwareAndDashboard() async throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let secret = "Tr0ub4dor-\(UUID().uuidString.prefix(8))"
+        let open = try secretFile("open.secret", secret, mode: 0o644)
+        let group = try secretFile("group.secret", secret, mode: 0o640)
+        let config = Reliability.fastConfig + """
+            [mqtt]
+            username = "bin-a"
+            password_file = "\(group)"
+            """
+        try config.write(toFile: root + "/open.toml", atomically: true, encoding: .utf8)
+        let bin = try SmartBinChildProcess(["simulate", "--config", root + "/open.toml", "--broker", "127.0.0.1:1",
+                                            "--bin-id", "bin-a", "--model", try Reliability.model("tiny-v1.5-torch-6.onnx"),
+                                            "--items", "1", "--data-dir", root + "/data"], directory: root)
+        #expect(await bin.wait(timeout: .seconds(60)) == 1, "\(bin.output.suffix(2000))")
+        let binErrors = bin.output.split(separator: "\n").map(String.init).filter { $0.contains("error") }
+        #expect(!bin.output.contains("sha256"), "the model was loaded before the refusal: \(bin.output.suffix(2000))")
+        #expect(binErrors == ["smartbin: error: \(group) (mqtt.password_file) has mode 0640: group or others have access to it, so it is refused: chmod 600 \(group) and make the user the service runs as its owner"],
+                "\(bin.output.suffix(2000))")
+
+        let dashboard = try SmartBinChildProcess(["--broker", "127.0.0.1:1", "--http", "127.0.0.1:0", "--db", root + "/d.sqlite",
+                                                  "--username", "dashboard", "--password-file", open], directory: root,
+                                                 executable: SmartBinChildProcess.dashboardBinary)
+        let status = await dashboard.wait(timeout: .seconds(30))
+        #expect(status != nil && status != 0, "\(dashboard.output.suffix(2000))")
+        let dashboardLines = dashboard.output.split(separator: "\n").map(String.init)
+        #expect(dashboardLines.count == 1 && dashboardLines[0].contains("\(open) (--password-file) has mode 0644")
+                && dashboardLines[0].contains("chmod 600 \(open)"), "\(dashboard.output.suffix(2000))")
+        for text in [bin.output, dashboard.output] { #expect(!text.contains(secret)) }
+        #expect(!FileManager.default.fileExists(atPath: root + "/d.sqlite"), "the dashboard went on past the refusal")
+    }
+
+    /// The dashboard with a 0600 password file over TLS, with `--tls-version` reaching
+    /// libmosquitto: against a broker whose OpenSSL stops at TLS 1.2, `--tls-version tlsv1.2`
+    /// logs in as `dashboard`; `--tls-version tlsv1.3` fails the handshake.
+    @Test func dashboardLogsInWithAnOwnerOnlyPasswordFileAndHonoursTLSVersion() async throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let secret = "dash-\(UUID().uuidString.prefix(8))"
+        let passwd = root + "/smartbin.passwd"
+        try Self.run("/usr/bin/mosquitto_passwd", ["-c", "-b", passwd, "dashboard", secret])
+        let openssl = root + "/tls12-only.cnf"
+        try """
+            openssl_conf = openssl_init
+            [openssl_init]
+            ssl_conf = ssl_sect
+            [ssl_sect]
+            system_default = system_default_sect
+            [system_default_sect]
+            MinProtocol = TLSv1.2
+            MaxProtocol = TLSv1.2
+            """.write(toFile: openssl, atomically: true, encoding: .utf8)
+        let broker = try await broker("smartbin-passwd.conf", passwordFile: passwd, environment: ["OPENSSL_CONF": openssl])
+        defer { Task { await broker.stop() } }
+        let password = try secretFile("dashboard.secret", secret, mode: 0o600)
+
+        func dashboard(_ version: String, id: String) throws -> SmartBinChildProcess {
+            try SmartBinChildProcess(["--broker", "127.0.0.1:\(broker.port)", "--http", "127.0.0.1:0", "--db", root + "/\(id).sqlite",
+                                      "--client-id", id, "--username", "dashboard", "--password-file", password,
+                                      "--ca-file", pki + "/ca.crt", "--tls-version", version], directory: root,
+                                     executable: SmartBinChildProcess.dashboardBinary)
+        }
+        /// Waits for a broker log line holding every one of `parts`.
+        func brokerSaw(_ parts: String...) async -> Bool {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                if broker.log.split(separator: "\n").contains(where: { line in parts.allSatisfy { line.contains($0) } }) { return true }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            return false
+        }
+
+        let tls12 = try dashboard("tlsv1.2", id: "dash-tls12")
+        #expect(await tls12.waitForOutput("listening on http://", timeout: .seconds(30)), "\(tls12.output.suffix(2000))")
+        #expect(await brokerSaw("New client connected", "as dash-tls12 (", "u'dashboard'"), "broker log:\n\(broker.log.suffix(2000))")
+        tls12.signal(SIGTERM)
+        #expect(await tls12.wait(timeout: .seconds(20)) == 0, "\(tls12.output.suffix(2000))")
+
+        let tls13 = try dashboard("tlsv1.3", id: "dash-tls13")
+        #expect(await brokerSaw("unsupported protocol"), "broker log:\n\(broker.log.suffix(2000))")
+        #expect(!broker.log.contains("as dash-tls13"), "a TLS 1.3-only client got through a TLS 1.2 broker")
+        tls13.signal(SIGTERM)
+        _ = await tls13.wait(timeout: .seconds(20))
+        for text in [tls12.output, tls13.output, broker.log] { #expect(!text.contains(secret)) }
+        print("security: dashboard password file 0600 accepted; --tls-version tlsv1.2 connected, tlsv1.3 refused by a TLS 1.2 broker")
     }
 }

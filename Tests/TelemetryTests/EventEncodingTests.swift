@@ -104,7 +104,8 @@ import Testing
         let bytes = EventEncoding.encode(status, timestamp: 0)
         let json = try parse(bytes)
         #expect(Set(json.keys) == ["schema", "state", "fault_reason", "counts", "model", "uptime_s",
-                                   "triggers_during_cycle", "fill", "full_policy", "refusal", "ts"])
+                                   "triggers_during_cycle", "fill", "full_policy", "refusal", "clock_jumps",
+                                   "last_clock_jump_s", "ts"])
         #expect(json["state"] as? String == "fault")
         #expect(json["fault_reason"] as? String == "camera timeout")
         #expect(json["counts"] as? [String: Int] == ["recyclable": 3, "landfill": 1])
@@ -114,6 +115,21 @@ import Testing
         let decoded = try EventEncoding.decodeStatus(bytes)
         #expect(decoded.status == status)
         #expect(decoded.timestamp == 0)
+    }
+
+    /// `clock_jumps` and `last_clock_jump_s` round-trip; a document from before they existed
+    /// decodes with none.
+    @Test func statusCarriesClockJumpsAndOlderDocumentsDecodeWithout() throws {
+        let status = BinStatus(state: "idle", clockJumps: 2, lastClockJumpSeconds: -7200.04)
+        let bytes = EventEncoding.encode(status, timestamp: 5)
+        #expect(String(decoding: bytes, as: UTF8.self).contains("\"clock_jumps\":2,\"last_clock_jump_s\":-7200,"))
+        var expected = status
+        expected.lastClockJumpSeconds = -7200
+        #expect(try EventEncoding.decodeStatus(bytes).status == expected)
+        #expect(try parse(EventEncoding.encode(BinStatus(state: "idle"), timestamp: 5))["last_clock_jump_s"] is NSNull)
+        let older = #"{"schema":1,"state":"idle","fault_reason":null,"counts":{},"model":null,"uptime_s":1,"triggers_during_cycle":0,"fill":{},"ts":"2024-01-01T00:00:00.000Z"}"#
+        let decoded = try EventEncoding.decodeStatus(Array(older.utf8)).status
+        #expect(decoded.clockJumps == 0 && decoded.lastClockJumpSeconds == nil)
     }
 
     @Test func statusWithoutFaultOrModelWritesNull() throws {

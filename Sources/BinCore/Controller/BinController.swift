@@ -7,6 +7,11 @@ import Logging
 /// arrive after a timeout are ignored by ticket. Event recording is never cancelled once started
 /// (an event the outbox is writing must not be torn). Status is published on every transition by
 /// one publisher task, newest value first, so updates never overtake each other.
+///
+/// With a `Heartbeat`, a task beats it every `interval` through this actor, only while the
+/// state machine is at rest or its armed timer is not overdue (the watchdog's proof of life).
+/// The wall clock is checked against the monotonic one at every status and classification; a
+/// jump is logged once and counted in the status (`ClockJumpDetector`); timers are unaffected.
 public actor BinController {
     /// Who the bin is, as reported in events.
     public struct Identity: Sendable, Hashable {
@@ -46,6 +51,13 @@ public actor BinController {
     private var alertsOut: AsyncStream<BinAlert>.Continuation?
     private var fillOut: AsyncStream<[String: FillRecord]>.Continuation?
     private let fillStore: (any FillStore)?
+    private let heartbeat: Heartbeat?
+    /// When each armed timer is due, on `clock`.
+    private var timerDeadlines: [BinStateMachine.Ticket: Duration] = [:]
+    private var lastTransitionAt: Duration = .zero
+    /// The last liveness check found the loop stuck (logged once per episode).
+    private var stalled = false
+    private var clockJumps: ClockJumpDetector
 
     /// Stage start times of the current cycle, on the controller's clock.
     private struct StageClock {
@@ -68,6 +80,8 @@ public actor BinController {
     ///   - countsPerBin: counts carried over from a previous run.
     ///   - fillStore: where fill records are loaded from (here) and saved to on every change
     ///     (nil: fill starts empty and is not kept).
+    ///   - heartbeat: beaten while the loop makes progress (nil: no liveness tracking).
+    ///   - clockJumpThreshold: a change of wall − monotonic time beyond this is a clock jump.
     ///   - wallClock: seconds since the Unix epoch (UTC), for event timestamps.
     ///   - makeEventID: event id generator; random v4 UUIDs by default.
     /// - Throws: `BinCoreError.invalidConfig` when the configuration is inconsistent.
@@ -75,7 +89,8 @@ public actor BinController {
                 triggers: any TriggerSource, frames: any FrameSource, classifier: any Classifier,
                 flap: any Flap, sink: any EventSink, clock: any Clock<Duration>,
                 firstSeq: UInt64 = 1, countsPerBin: [String: Int] = [:],
-                fillStore: (any FillStore)? = nil,
+                fillStore: (any FillStore)? = nil, heartbeat: Heartbeat? = nil,
+                clockJumpThreshold: Duration = .seconds(2),
                 wallClock: @escaping @Sendable () -> Double,
                 makeEventID: @escaping @Sendable () -> String = { UUIDv4.random() },
                 logger: Logger = Logger(label: "smartbin.controller")) throws(BinCoreError) {
@@ -88,6 +103,8 @@ public actor BinController {
         }
         self.machine = BinStateMachine(config: config, binMap: binMap, countsPerBin: countsPerBin, fill: restored)
         self.fillStore = fillStore
+        self.heartbeat = heartbeat
+        self.clockJumps = ClockJumpDetector(threshold: clockJumpThreshold)
         self.identity = identity
         self.triggers = triggers
         self.frames = frames
@@ -127,6 +144,7 @@ public actor BinController {
         }
 
         logger.info("bin \(identity.binID) starting, firmware \(identity.firmware), model \(classifier.model.name)")
+        let beats = startHeartbeat()
         perform([.publishStatus])
         for await event in triggers.events() {
             perform(machine.trigger(event, at: clock.now()))
@@ -143,6 +161,8 @@ public actor BinController {
             }
         }
         await shutdown(cause: Task.isCancelled ? "cancelled" : "trigger source finished")
+        beats?.cancel()
+        await heartbeat?.ended()
         statusContinuation.finish()
         alertContinuation.finish()
         fillContinuation.finish()
@@ -208,6 +228,50 @@ public actor BinController {
     /// The state machine's counters and state.
     public var snapshot: BinStateMachine.Snapshot { machine.snapshot }
 
+    // MARK: Liveness
+
+    /// Starts the task that beats `heartbeat` every `interval` while `makingProgress()`.
+    private func startHeartbeat() -> Task<Void, Never>? {
+        guard let heartbeat else { return nil }
+        let sleep = clock.sleep
+        return Task.detached {
+            await heartbeat.beat()
+            while true {
+                do { try await sleep(heartbeat.interval) } catch { return }
+                if await self.makingProgress() { await heartbeat.beat() }
+            }
+        }
+    }
+
+    /// Whether the loop is making progress: the machine is at rest (waiting for a trigger or an
+    /// operator), or the timer its current state waits on is not overdue by more than the
+    /// heartbeat's `staleAfter`; a state with no timer armed has `staleAfter` since it was
+    /// entered. Every waiting state has a timeout, so a legitimate wait always passes.
+    private func makingProgress() -> Bool {
+        let now = clock.now()
+        let grace = heartbeat?.staleAfter ?? .seconds(10)
+        let snapshot = machine.snapshot
+        var overdue: Duration?
+        if !snapshot.atRest {
+            let due = timerDeadlines.values.max() ?? lastTransitionAt
+            if now > due + grace { overdue = now - due }
+        }
+        if let overdue, !stalled {
+            logger.error("no progress: \(snapshot.state.rawValue) is \(overdue.shortDescription) past its deadline; the watchdog is no longer fed")
+        } else if overdue == nil, stalled {
+            logger.notice("progress again in \(snapshot.state.rawValue); the watchdog is fed again")
+        }
+        stalled = overdue != nil
+        return overdue == nil
+    }
+
+    /// Compares the wall clock with the monotonic one; logs a jump once and counts it.
+    private func checkWallClock(_ wall: Double) {
+        guard let jump = clockJumps.check(wall: wall, monotonic: clock.now()) else { return }
+        let size = (abs(jump) * 10).rounded() / 10
+        logger.warning("wall clock jumped \(jump > 0 ? "forward" : "backward") by \(size) s (jump \(clockJumps.jumps)); timers run on the monotonic clock and are unaffected, event and state timestamps follow the wall clock")
+    }
+
     // MARK: Shutdown and rest
 
     private func shutdown(cause: String) async {
@@ -228,6 +292,7 @@ public actor BinController {
     // MARK: Completions (called by the tasks this actor starts)
 
     private func timerFired(_ ticket: BinStateMachine.Ticket) {
+        timerDeadlines[ticket] = nil
         guard timers.removeValue(forKey: ticket) != nil else { return }
         perform(machine.timerFired(ticket))
     }
@@ -249,6 +314,7 @@ public actor BinController {
         case .success(let output):
             stage.output = output
             stage.classifiedAtWall = wallClock()
+            checkWallClock(stage.classifiedAtWall)
             perform(machine.classified(output.classification, ticket: ticket))
         case .failure(let error):
             perform(machine.classifyFailed(String(describing: error), ticket: ticket))
@@ -290,6 +356,7 @@ public actor BinController {
     private func perform(_ action: BinStateMachine.Action) {
         switch action {
         case .log(let transition):
+            lastTransitionAt = clock.now()
             logger.info("\(transition)")
             recentTransitions.append(transition)
             if recentTransitions.count > 200 { recentTransitions.removeFirst(recentTransitions.count - 200) }
@@ -297,12 +364,14 @@ public actor BinController {
             logger.info("\(text)")
         case .startTimer(let purpose, let delay, let ticket):
             if purpose == .settle { stage = StageClock(cycleStart: clock.now()) }
+            timerDeadlines[ticket] = clock.now() + delay
             let sleep = clock.sleep
             timers[ticket] = Task.detached {
                 do { try await sleep(delay) } catch { return }
                 await self.timerFired(ticket)
             }
         case .cancelTimer(let ticket):
+            timerDeadlines[ticket] = nil
             timers.removeValue(forKey: ticket)?.cancel()
         case .capture(let ticket):
             stage.captureStart = clock.now()
@@ -361,6 +430,7 @@ public actor BinController {
             let release = releaseOnFinish
             for task in timers.values { task.cancel() }
             timers = [:]
+            timerDeadlines = [:]
             Task.detached {
                 if release { await flap.release() }
                 await self.finish()
@@ -385,12 +455,14 @@ public actor BinController {
     }
 
     private func makeStatus() -> BinStatus {
+        checkWallClock(wallClock())
         let snapshot = machine.snapshot
         return BinStatus(state: snapshot.state.rawValue, faultReason: snapshot.faultReason,
                          countsPerBin: snapshot.countsPerBin, model: classifier.model,
                          uptimeSeconds: clock.now().milliseconds / 1000,
                          triggersDuringCycle: snapshot.triggersDuringCycle,
                          fill: snapshot.fill, fullPolicy: machine.config.fill.policy.rawValue,
-                         refusal: snapshot.refusal)
+                         refusal: snapshot.refusal, clockJumps: clockJumps.jumps,
+                         lastClockJumpSeconds: clockJumps.lastJumpSeconds)
     }
 }

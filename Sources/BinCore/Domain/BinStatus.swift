@@ -16,10 +16,15 @@ public struct BinStatus: Sendable, Hashable {
     public var fullPolicy: String?
     /// Why the last item was refused (policy `refuse`), until that compartment is emptied.
     public var refusal: String?
+    /// Wall-clock jumps (more than 2 s against the monotonic clock) seen since start.
+    public var clockJumps: Int
+    /// The last jump in seconds, positive when the wall clock went forward (nil: none yet).
+    public var lastClockJumpSeconds: Double?
 
     public init(state: String, faultReason: String? = nil, countsPerBin: [String: Int] = [:],
                 model: ModelInfo? = nil, uptimeSeconds: Double = 0, triggersDuringCycle: Int = 0,
-                fill: [String: CompartmentFill] = [:], fullPolicy: String? = nil, refusal: String? = nil) {
+                fill: [String: CompartmentFill] = [:], fullPolicy: String? = nil, refusal: String? = nil,
+                clockJumps: Int = 0, lastClockJumpSeconds: Double? = nil) {
         self.state = state
         self.faultReason = faultReason
         self.countsPerBin = countsPerBin
@@ -29,5 +34,7 @@ public struct BinStatus: Sendable, Hashable {
         self.fill = fill
         self.fullPolicy = fullPolicy
         self.refusal = refusal
+        self.clockJumps = clockJumps
+        self.lastClockJumpSeconds = lastClockJumpSeconds
     }
 }

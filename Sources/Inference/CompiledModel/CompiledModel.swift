@@ -69,6 +69,8 @@ public final class CompiledModel {
         let description = try json(PlanDescription.self, "graph")
         let labels = try section("labels", required: false).map { String(decoding: bytes($0), as: UTF8.self) } ?? ""
         let quantization = try section("quant", required: false) == nil ? nil : try json(QuantizationPlan.self, "quant")
+        // The graph first: it checks the counts the size checks below multiply.
+        let plan = try description.plan(context: path)
         if let fp32 = try section("weights.fp32", required: false), fp32.size != description.parameterCount * 4 {
             throw InferenceError(.malformedModel, "\(path): section 'weights.fp32' (offset \(fp32.offset)) holds \(fp32.size) bytes; the graph needs \(description.parameterCount * 4)")
         }
@@ -76,7 +78,7 @@ public final class CompiledModel {
             throw InferenceError(.malformedModel, "\(path): section 'quant' describes \(quantization.activations.count) activations; the graph has \(description.shapes.count)")
         }
         self.info = info
-        plan = try description.plan(context: path)
+        self.plan = plan
         parameterCount = description.parameterCount
         labelsTSV = labels
         self.quantization = quantization

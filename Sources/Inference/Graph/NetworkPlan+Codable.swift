@@ -90,12 +90,24 @@ struct PlanDescription: Codable, Sendable {
     /// The plan again (with an empty parameter array); `context` names the file in errors.
     func plan(context: String) throws(InferenceError) -> NetworkPlan {
         func bad(_ what: String) -> InferenceError { InferenceError(.malformedModel, "\(context): graph section: \(what)") }
+        // Sizes come from the file: each is checked so that no count (or its byte size) overflows.
+        guard parameterCount >= 0, parameterCount <= Int.max / MemoryLayout<Float>.stride else {
+            throw bad("bad parameterCount \(parameterCount)")
+        }
         func shape(_ v: [Int]?) throws(InferenceError) -> ActivationShape {
             guard let v, v.count == 3, v.allSatisfy({ $0 > 0 }) else { throw bad("bad shape \(v ?? [])") }
+            var bytes = MemoryLayout<Float>.stride
+            for dimension in v {
+                let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
+                guard !overflow else { throw bad("shape \(v) is too large") }
+                bytes = product
+            }
             return ActivationShape(channels: v[0], height: v[1], width: v[2])
         }
         func slice(_ v: [Int]?, _ layer: Int) throws(InferenceError) -> ParameterSlice {
-            guard let v, v.count == 2, v[0] >= 0, v[1] >= 0, v[0] + v[1] <= parameterCount else { throw bad("layer \(layer): bad parameter slice \(v ?? [])") }
+            guard let v, v.count == 2, v[0] >= 0, v[1] >= 0, v[0] <= parameterCount, v[1] <= parameterCount - v[0] else {
+                throw bad("layer \(layer): bad parameter slice \(v ?? [])")
+            }
             return ParameterSlice(offset: v[0], count: v[1])
         }
         var shapeList: [ActivationShape] = []

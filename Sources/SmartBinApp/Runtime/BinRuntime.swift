@@ -86,10 +86,12 @@ public struct BinRuntime: Sendable {
     /// Runs the bin with `parts` until the triggers end (when `stopWhenTriggersEnd`) or a signal.
     /// - Returns: events still waiting in the outbox for the broker.
     public func run(_ parts: Parts, stopWhenTriggersEnd: Bool) async throws -> Int {
+        // The password file first: a refused one should not wait for the model to load.
+        let mqtt = try MQTTSettings.configuration(config)
         let loaded = try loadModel()
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let layout = TopicLayout(prefix: config.mqtt.topicPrefix, fleet: config.bin.fleet, binID: config.bin.id)
-        let publisher = try MQTTEventPublisher(mqtt: try MQTTSettings.configuration(config), layout: layout,
+        let publisher = try MQTTEventPublisher(mqtt: mqtt, layout: layout,
                                                outboxDirectory: dataDirectory + "/outbox",
                                                outboxMaxBytes: config.storage.outboxMaxMegabytes << 20, logger: logger)
         let slot = ModelSlot(loaded)
@@ -98,12 +100,14 @@ public struct BinRuntime: Sendable {
         }
         let sink = ConsoleEventSink(inner: publisher, onRecorded: parts.onRecorded)
         let classifier = ReloadableClassifier(slot: slot, makeModel: makeModel)
+        // With a systemd watchdog, it is fed only while the controller loop beats this.
+        let heartbeat = SystemdNotifier.watchdogPingInterval() == nil ? nil : Heartbeat(clock: ContinuousClock())
         let controller = try BinController(
             config: config.controller, labels: loaded.labels,
             identity: .init(binID: config.bin.id, firmware: SmartBinApp.firmwareVersion),
             triggers: parts.triggers, frames: parts.frames, classifier: classifier,
             flap: parts.flap, sink: sink, clock: ContinuousClock(), firstSeq: publisher.nextSequence,
-            fillStore: FillFileStore(directory: dataDirectory),
+            fillStore: FillFileStore(directory: dataDirectory), heartbeat: heartbeat,
             wallClock: { Date().timeIntervalSince1970 }, logger: logger)
         let commands = makeCommandRouter(layout: layout, controller: controller, classifier: classifier, flap: parts.flap)
         let service = BinService(controller: controller, publisher: publisher, commands: commands, flushTimeout: flushTimeout,
@@ -127,7 +131,7 @@ public struct BinRuntime: Sendable {
             services.append(.init(service: HomeAssistantDiscoveryService(client: publisher.client, messages: messages, logger: logger),
                                   successTerminationBehavior: .gracefullyShutdownGroup))
         }
-        if let notify = SystemdNotifyService.fromEnvironment(logger: logger) {
+        if let notify = SystemdNotifyService.fromEnvironment(heartbeat: heartbeat, logger: logger) {
             services.append(.init(service: notify, successTerminationBehavior: .gracefullyShutdownGroup))
         }
         let group = ServiceGroup(configuration: .init(

@@ -30,6 +30,8 @@ public struct HardwareBin {
 
     /// Opens the hardware and runs until SIGTERM/SIGINT.
     public func run() async throws -> Int {
+        // A refused password file (group- or world-readable) stops the start before any device opens.
+        _ = try MQTTSettings.configuration(config)
         let profile = try Self.profile(named: config.bin.board)
         var config = self.config
         if !config.flapAnglesFromConfig { config.controller.flap = profile.flapProfile }

@@ -2,20 +2,14 @@ import Foundation
 import Telemetry
 
 /// Turns the `[mqtt]` config section into the client's configuration, reading the password from
-/// its file (never from the command line; never logged).
+/// its file (never from the command line; never logged). A password file that group or others
+/// may read is refused (`SecretFile`), as the dashboard refuses its `--password-file`.
 enum MQTTSettings {
     static func configuration(_ config: SmartBinConfig) throws -> MQTTConfiguration {
         let m = config.mqtt
         var password: String?
         if let file = m.passwordFile {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw AppError("\(file): cannot read mqtt.password_file")
-            }
-            if let attributes = try? FileManager.default.attributesOfItem(atPath: file),
-               let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
-                FileHandle.standardError.write(Data("smartbin: warning: \(file) (mqtt.password_file) is readable by group or others; chmod 600 it\n".utf8))
-            }
-            password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            do { password = try SecretFile.read(file, what: "mqtt.password_file") } catch { throw AppError(error.message) }
         }
         var tls: MQTTConfiguration.TLS?
         if m.tls {

@@ -2,20 +2,22 @@ import Logging
 import Synchronization
 
 /// A `LogHandler` that keeps every line (level, message, metadata) for assertions.
-final class LogCapture: Sendable {
-    struct Line: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: String
-        var text: String { "\(level) \(message) \(metadata)" }
+public final class LogCapture: Sendable {
+    public struct Line: Sendable {
+        public var level: Logger.Level
+        public var message: String
+        public var metadata: String
+        public var text: String { "\(level) \(message) \(metadata)" }
     }
 
     private let storage = Mutex<[Line]>([])
 
-    var lines: [Line] { storage.withLock { $0 } }
-    var text: String { lines.map(\.text).joined(separator: "\n") }
+    public init() {}
 
-    func logger(_ label: String = "capture", level: Logger.Level = .trace) -> Logger {
+    public var lines: [Line] { storage.withLock { $0 } }
+    public var text: String { lines.map(\.text).joined(separator: "\n") }
+
+    public func logger(_ label: String = "capture", level: Logger.Level = .trace) -> Logger {
         var logger = Logger(label: label) { _ in Handler(capture: self) }
         logger.logLevel = level
         return logger
