@@ -1,4 +1,4 @@
-// The channel-interleaved path of the int8 convolution: a stride-1 window's input is first
+// The channel-interleaved path of the int8 convolution: a stride-1 or -2 window's input is first
 // copied into padded "c4" planes, [ceil(C/4)][in_h + pads][in_w + pads][4] (four channels'
 // bytes of one pixel side by side, the zero point around and in missing channels), and its
 // weights are reordered so that each k group of four is four channels at one tap (K order
@@ -81,22 +81,30 @@ void sb_u8_to_c4(const uint8_t *src, const sb_window *g, uint8_t zero_point, int
 #if defined(__x86_64__)
 enum { MAX_SEGMENTS = 8 };
 
-__attribute__((target("avx512f,avx512bw,avx512vl")))
+__attribute__((target("avx512f,avx512bw,avx512vl,bmi2")))
 void sb_q8_pack_conv_panel_c4_avx512(const uint8_t *input, const sb_window *g, int32_t kp, int32_t n,
                                      int32_t cols, int32_t nr, uint8_t *dst) {
-    const int32_t ow = g->out_w, pw = padded_w(g), taps = g->k_h * g->k_w;
+    const int32_t ow = g->out_w, pw = padded_w(g), taps = g->k_h * g->k_w, sw = g->stride_w;
     const size_t plane = (size_t)padded_h(g) * pw * 4;
     // Segments: panel lanes [j, j + len) on output row oy from column ox read, at tap (ky, kx),
-    // the dwords at (oy + ky) * pw + ox + kx: lane l at base + tap offset + 4 l.
+    // the dwords at (oy * stride_h + ky) * pw + ox * stride_w + kx: lane l at base + tap offset
+    // + 4 * stride_w * l.
     intptr_t base[MAX_SEGMENTS];
     uint32_t mask[MAX_SEGMENTS][4];   // per 16-lane quarter of the panel
+    uint32_t spread[MAX_SEGMENTS][4][2];
     int32_t segments = 0;
     for (int32_t j = 0; j < cols && segments < MAX_SEGMENTS; segments++) {
         const int32_t oy = (n + j) / ow, ox = (n + j) % ow;
         const int32_t len = ow - ox < cols - j ? ow - ox : cols - j;
-        base[segments] = ((intptr_t)oy * pw + ox) * 4 - (intptr_t)4 * j;
+        base[segments] = ((intptr_t)oy * g->stride_h * pw + (intptr_t)ox * sw) * 4 - (intptr_t)4 * sw * j;
         const uint64_t lanes = (len >= 64 ? ~0ull : ((1ull << len) - 1)) << j;
-        for (int32_t q = 0; q < 4; q++) mask[segments][q] = (uint32_t)(lanes >> (16 * q)) & 0xFFFFu;
+        for (int32_t q = 0; q < 4; q++) {
+            mask[segments][q] = (uint32_t)(lanes >> (16 * q)) & 0xFFFFu;
+            // Stride 2: lane i of the quarter is dword 2 i of its two source vectors.
+            const uint32_t wide = (uint32_t)_pdep_u32(mask[segments][q], 0x55555555u);
+            spread[segments][q][0] = wide & 0xFFFFu;
+            spread[segments][q][1] = wide >> 16;
+        }
         j += len;
     }
     const int32_t quarters = nr / 16;
@@ -104,12 +112,27 @@ void sb_q8_pack_conv_panel_c4_avx512(const uint8_t *input, const sb_window *g, i
     for (int32_t g4 = 0; g4 < kp; g4 += 4, dst += 4 * nr) {
         const int32_t ky = tap / g->k_w, kx = tap % g->k_w;
         const uint8_t *at = input + (size_t)c4 * plane + ((intptr_t)ky * pw + kx) * 4;
-        for (int32_t q = 0; q < quarters; q++) {
-            __m512i v = _mm512_setzero_si512();
-            for (int32_t s = 0; s < segments; s++)
-                if (mask[s][q])
-                    v = _mm512_mask_loadu_epi32(v, (__mmask16)mask[s][q], at + base[s] + 64 * q);
-            _mm512_storeu_si512(dst + 64 * q, v);
+        if (sw == 1) {
+            for (int32_t q = 0; q < quarters; q++) {
+                __m512i v = _mm512_setzero_si512();
+                for (int32_t s = 0; s < segments; s++)
+                    if (mask[s][q])
+                        v = _mm512_mask_loadu_epi32(v, (__mmask16)mask[s][q], at + base[s] + 64 * q);
+                _mm512_storeu_si512(dst + 64 * q, v);
+            }
+        } else {
+            // Stride 2: the 16 lanes of a quarter are the even dwords of 32 consecutive ones.
+            const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+            for (int32_t q = 0; q < quarters; q++) {
+                __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+                for (int32_t s = 0; s < segments; s++) {
+                    if (!mask[s][q]) continue;
+                    const uint8_t *from = at + base[s] + 128 * q;
+                    lo = _mm512_mask_loadu_epi32(lo, (__mmask16)spread[s][q][0], from);
+                    hi = _mm512_mask_loadu_epi32(hi, (__mmask16)spread[s][q][1], from + 64);
+                }
+                _mm512_storeu_si512(dst + 64 * q, _mm512_permutex2var_epi32(lo, even, hi));
+            }
         }
         if (++tap == taps) { tap = 0; c4++; }
     }

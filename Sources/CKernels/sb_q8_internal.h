@@ -60,9 +60,9 @@ void sb_q8_store_tile_avx512(const int32_t *tile, int32_t nr, const int32_t *row
 /// (lanes past cols hold unspecified bytes). Needs AVX-512 F/BW/VL and BMI2.
 void sb_q8_pack_conv_panel_avx512(const uint8_t *input, const sb_window *g, int32_t k, int32_t kp,
                                   uint8_t pad_value, int32_t n, int32_t cols, int32_t nr, uint8_t *dst);
-/// Packs panel columns [n, n + cols) of a stride-1 window from padded c4 planes
+/// Packs panel columns [n, n + cols) of a window (stride 1 or 2) from padded c4 planes
 /// (sb_u8_to_c4) in the byte form [kp/4][nr][4] for weights in c4 K order (sb_q8_reorder_c4);
-/// lanes past cols hold unspecified bytes. Needs AVX-512 F/BW/VL.
+/// lanes past cols hold unspecified bytes. Needs AVX-512 F/BW/VL and BMI2.
 void sb_q8_pack_conv_panel_c4_avx512(const uint8_t *input, const sb_window *g, int32_t kp, int32_t n,
                                      int32_t cols, int32_t nr, uint8_t *dst);
 #endif

@@ -139,7 +139,7 @@ int32_t sb_q8_gemm_conv(const void *packed_a, const uint8_t *input, const struct
                         const sb_q8_epilogue *ep, void *c, int32_t ldc,
                         void *workspace, size_t workspace_size);
 
-/// 1 when sb_q8_gemm_conv_c4 can run stride-1 window `g` with `kernel`'s packed weights; 0
+/// 1 when sb_q8_gemm_conv_c4 can run window `g` (stride 1 or 2) with `kernel`'s packed weights; 0
 /// otherwise (other variants and strides use sb_q8_gemm_conv or an explicit unfold).
 int32_t sb_q8_conv_c4_supported(int32_t kernel, const struct sb_window *g);
 /// sb_q8_gemm_conv with the input given as padded c4 planes (`sb_u8_to_c4`, sb_q8_conv.h) and
