@@ -488,7 +488,9 @@ int32_t sb_q8_gemm(const void *packed_a, const uint8_t *b, int32_t ldb, int32_t 
     return gemm(packed_a, &src, b_zero_point, m0, m1, n0, n1, ep, c, ldc, workspace, workspace_size);
 }
 
-int32_t sb_q8_conv_implicit(int32_t kernel, const sb_window *g) {
+/// The variant can pack convolution panels from the input (the AVX-512 byte form with BMI2)
+/// and the window is non-empty; fills the variant's format.
+static int32_t panel_packing_possible(int32_t kernel, const sb_window *g, sb_q8_format *format) {
     const sb_q8_variant *v = variant(kernel);
     if (v == NULL || !v->implicit_unfold || !cpu_has(kernel) || g == NULL) return 0;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -496,10 +498,15 @@ int32_t sb_q8_conv_implicit(int32_t kernel, const sb_window *g) {
     if (!__builtin_cpu_supports("bmi2")) return 0;
 #endif
     const sb_q8_format f = v->format;
+    *format = f;
     return f.b_mode == SB_Q8_B_U8 && f.kg == 4 && f.a_bytes == 1 && f.nr % 16 == 0 && f.nr <= 64 &&
            g->channels > 0 && g->in_h > 0 && g->in_w > 0 && g->out_h > 0 && g->out_w > 0 &&
-           g->k_h > 0 && g->k_w > 0 && g->k_h * g->k_w <= 64 && g->stride_h > 0 &&
-           (g->stride_w == 1 || g->stride_w == 2) &&
+           g->k_h > 0 && g->k_w > 0 && (g->stride_w == 1 || g->stride_w == 2);
+}
+
+int32_t sb_q8_conv_implicit(int32_t kernel, const sb_window *g) {
+    sb_q8_format f;
+    return panel_packing_possible(kernel, g, &f) && g->k_h * g->k_w <= 64 && g->stride_h > 0 &&
            1 + (f.nr - 1 + g->out_w - 1) / g->out_w <= 16;   // segments of a panel (MAX_LOADS)
 }
 
@@ -513,17 +520,8 @@ int32_t sb_q8_gemm_conv(const void *packed_a, const uint8_t *input, const sb_win
 }
 
 int32_t sb_q8_conv_c4_supported(int32_t kernel, const sb_window *g) {
-    const sb_q8_variant *v = variant(kernel);
-    if (v == NULL || !v->implicit_unfold || !cpu_has(kernel) || g == NULL) return 0;
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("bmi2")) return 0;
-#endif
-    const sb_q8_format f = v->format;
-    return f.b_mode == SB_Q8_B_U8 && f.kg == 4 && f.a_bytes == 1 && f.nr % 16 == 0 && f.nr <= 64 &&
-           g->channels > 0 && g->in_h > 0 && g->in_w > 0 && g->out_h > 0 && g->out_w > 0 &&
-           g->k_h > 0 && g->k_w > 0 && (g->stride_h == 1 || g->stride_h == 2) &&
-           (g->stride_w == 1 || g->stride_w == 2) &&
+    sb_q8_format f;
+    return panel_packing_possible(kernel, g, &f) && (g->stride_h == 1 || g->stride_h == 2) &&
            g->pad_top >= 0 && g->pad_left >= 0 && g->pad_bottom >= 0 && g->pad_right >= 0 &&
            g->in_h + g->pad_top + g->pad_bottom >= g->k_h && g->in_w + g->pad_left + g->pad_right >= g->k_w &&
            g->out_h <= (g->in_h + g->pad_top + g->pad_bottom - g->k_h) / g->stride_h + 1 &&

@@ -165,47 +165,11 @@ import Testing
         var rng = SplitMix64(seed: c.seed &+ 100)
         var w = Self.window(&rng)
         w.channels = Int32(1 + rng.next() % 40)
-        let m = Int32(1 + rng.next() % 70)
-        let k = w.channels * w.k_h * w.k_w, n = w.out_h * w.out_w
-        let weights = (0..<Int(m * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
-        let input = Self.bytes(Int(w.channels * w.in_h * w.in_w), &rng)
-        let residual = Self.bytes(Int(m * n), &rng)
-        let scale = (0..<Int(m)).map { _ in Float(1 + rng.next() % 100) * 1e-5 }
-        let bias = (0..<Int(m)).map { _ in Float(Int(rng.next() % 200) - 100) * 0.1 }
         let direct = w.k_h == 1 && w.stride_h == 1 && w.pad_top == 0 && w.pad_bottom == 0 && w.pad_left == 0 && w.pad_right == 0
+        let conv = RandomConv(window: w, &rng)
         for kernel in Int8KernelTests.availableKernels {
-            let size = sb_q8_packed_weights_size(kernel, m, k)
-            let packed = Int8KernelTests.aligned(size)
-            defer { packed.deallocate() }
-            #expect(sb_q8_pack_weights(kernel, weights, m, k, k, packed, size) == Int32(SB_Q8_OK))
-            let wsize = (sb_q8_workspace_size(kernel, k) + 63) / 64 * 64
-            let workspaces = Int8KernelTests.aligned(wsize * 2)
-            defer { workspaces.deallocate() }
-            for withResidual in [false, true] {
-                scale.withUnsafeBufferPointer { s in
-                    bias.withUnsafeBufferPointer { b in
-                        var ep = sb_q8_epilogue()
-                        ep.scale = s.baseAddress; ep.bias = b.baseAddress
-                        ep.residual_scale = 0.37; ep.residual_zp = 11; ep.out_zp = Int32(rng.next() % 256)
-                        ep.relu = Int32(rng.next() % 2); ep.out_type = Int32(SB_Q8_OUT_U8.rawValue)
-                        var plan = sb_q8_conv_plan(window: w, out_channels: m, unfold: direct ? 0 : 1, input_zp: Int32(rng.next() % 256),
-                                                   packed: UnsafeRawPointer(packed), epilogue: ep,
-                                                   block_m: sb_q8_block_m(kernel), block_n: sb_q8_block_n(kernel), c4: 0)
-                        var expected = [UInt8](repeating: 0, count: Int(m * n))
-                        var scratch = [UInt8](repeating: 0, count: Int(k * n))
-                        var acc = [Int32](repeating: 0, count: Int(m * n))
-                        sb_q8_conv2d_ref(&plan, weights, input, withResidual ? residual : nil, &expected, &scratch, &acc)
-                        for threads in [Int32(1), 2] {
-                            let pool = threads > 1 ? sb_pool_create(threads) : nil
-                            defer { if let pool { sb_pool_destroy(pool) } }
-                            var got = [UInt8](repeating: 0, count: Int(m * n))
-                            let rc = sb_q8_conv2d(&plan, input, withResidual ? residual : nil, &got, &scratch, workspaces, wsize, pool)
-                            #expect(rc == Int32(SB_Q8_OK))
-                            #expect(got == expected, "kernel \(String(cString: sb_q8_kernel_name(kernel))) threads \(threads) residual \(withResidual) M=\(m) window \(w)")
-                        }
-                    }
-                }
-            }
+            conv.check(kernel: kernel, packedWeights: conv.weights, reduction: conv.k, unfold: !direct, c4: false,
+                       scratchBytes: Int(conv.k * conv.n), &rng)
         }
     }
 
@@ -225,54 +189,80 @@ import Testing
         guard w.in_h + w.pad_top + w.pad_bottom >= w.k_h, w.in_w + w.pad_left + w.pad_right >= w.k_w else { return }
         w.out_h = (w.in_h + w.pad_top + w.pad_bottom - w.k_h) / w.stride_h + 1
         w.out_w = (w.in_w + w.pad_left + w.pad_right - w.k_w) / w.stride_w + 1
-        guard w.out_h > 0, w.out_w > 0 else { return }
-        let m = Int32(1 + rng.next() % 70)
-        let k = w.channels * w.k_h * w.k_w, n = w.out_h * w.out_w
-        let weights = (0..<Int(m * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
-        let input = Self.bytes(Int(w.channels * w.in_h * w.in_w), &rng)
-        let residual = Self.bytes(Int(m * n), &rng)
-        let scale = (0..<Int(m)).map { _ in Float(1 + rng.next() % 100) * 1e-5 }
-        let bias = (0..<Int(m)).map { _ in Float(Int(rng.next() % 200) - 100) * 0.1 }
+        let conv = RandomConv(window: w, &rng)
         let kc = sb_q8_c4_reduction(&w)
-        var reordered = [Int8](repeating: 0, count: Int(m * kc))
-        sb_q8_reorder_c4(weights, m, &w, &reordered)
+        var reordered = [Int8](repeating: 0, count: Int(conv.m * kc))
+        sb_q8_reorder_c4(conv.weights, conv.m, &w, &reordered)
         var tested = 0
         for kernel in Int8KernelTests.availableKernels where sb_q8_conv_c4_supported(kernel, &w) != 0 {
             tested += 1
-            let size = sb_q8_packed_weights_size(kernel, m, kc)
+            conv.check(kernel: kernel, packedWeights: reordered, reduction: kc, unfold: true, c4: true,
+                       scratchBytes: sb_q8_c4_input_bytes(&w), &rng)
+        }
+        if sb_q8_kernel_available(Int32(SB_Q8_KERNEL_AVX512VNNI.rawValue)) != 0 { #expect(tested > 0) }
+    }
+
+    /// A seeded random int8 convolution (weights, input, residual, scales, biases) and the check
+    /// of `sb_q8_conv2d` against `sb_q8_conv2d_ref` on it.
+    struct RandomConv {
+        let window: sb_window
+        let m: Int32, k: Int32, n: Int32
+        let weights: [Int8]
+        let input: [UInt8], residual: [UInt8]
+        let scale: [Float], bias: [Float]
+
+        init(window w: sb_window, _ rng: inout SplitMix64) {
+            window = w
+            m = Int32(1 + rng.next() % 70)
+            k = w.channels * w.k_h * w.k_w
+            n = w.out_h * w.out_w
+            weights = (0..<Int(m * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+            input = Int8ConvKernelTests.bytes(Int(w.channels * w.in_h * w.in_w), &rng)
+            residual = Int8ConvKernelTests.bytes(Int(m * n), &rng)
+            let count = Int(m)
+            scale = (0..<count).map { _ in Float(1 + rng.next() % 100) * 1e-5 }
+            bias = (0..<count).map { _ in Float(Int(rng.next() % 200) - 100) * 0.1 }
+        }
+
+        /// Packs `packedWeights` ([m x reduction], in the order the plan expects) for `kernel` and
+        /// compares the threaded convolution (1 and 2 threads, with and without residual) with the
+        /// reference twins on the original weights, byte for byte.
+        func check(kernel: Int32, packedWeights: [Int8], reduction: Int32, unfold: Bool, c4: Bool, scratchBytes: Int,
+                   _ rng: inout SplitMix64) {
+            let size = sb_q8_packed_weights_size(kernel, m, reduction)
             let packed = Int8KernelTests.aligned(size)
             defer { packed.deallocate() }
-            #expect(sb_q8_pack_weights(kernel, reordered, m, kc, kc, packed, size) == Int32(SB_Q8_OK))
-            let wsize = (sb_q8_workspace_size(kernel, kc) + 63) / 64 * 64
+            #expect(sb_q8_pack_weights(kernel, packedWeights, m, reduction, reduction, packed, size) == Int32(SB_Q8_OK))
+            let wsize = (sb_q8_workspace_size(kernel, reduction) + 63) / 64 * 64
             let workspaces = Int8KernelTests.aligned(wsize * 2)
             defer { workspaces.deallocate() }
             for withResidual in [false, true] {
+                let outZP = Int32(rng.next() % 256), relu = Int32(rng.next() % 2), inputZP = Int32(rng.next() % 256)
                 scale.withUnsafeBufferPointer { s in
                     bias.withUnsafeBufferPointer { b in
                         var ep = sb_q8_epilogue()
                         ep.scale = s.baseAddress; ep.bias = b.baseAddress
-                        ep.residual_scale = 0.37; ep.residual_zp = 11; ep.out_zp = Int32(rng.next() % 256)
-                        ep.relu = Int32(rng.next() % 2); ep.out_type = Int32(SB_Q8_OUT_U8.rawValue)
-                        var plan = sb_q8_conv_plan(window: w, out_channels: m, unfold: 1, input_zp: Int32(rng.next() % 256),
+                        ep.residual_scale = 0.37; ep.residual_zp = 11; ep.out_zp = outZP
+                        ep.relu = relu; ep.out_type = Int32(SB_Q8_OUT_U8.rawValue)
+                        var plan = sb_q8_conv_plan(window: window, out_channels: m, unfold: unfold ? 1 : 0, input_zp: inputZP,
                                                    packed: UnsafeRawPointer(packed), epilogue: ep,
-                                                   block_m: sb_q8_block_m(kernel), block_n: sb_q8_block_n(kernel), c4: 1)
+                                                   block_m: sb_q8_block_m(kernel), block_n: sb_q8_block_n(kernel), c4: c4 ? 1 : 0)
                         var expected = [UInt8](repeating: 0, count: Int(m * n))
                         var refScratch = [UInt8](repeating: 0, count: Int(k * n))
                         var acc = [Int32](repeating: 0, count: Int(m * n))
                         sb_q8_conv2d_ref(&plan, weights, input, withResidual ? residual : nil, &expected, &refScratch, &acc)
-                        var scratch = [UInt8](repeating: 0, count: sb_q8_c4_input_bytes(&w))
+                        var scratch = [UInt8](repeating: 0, count: max(scratchBytes, 1))
                         for threads in [Int32(1), 2] {
                             let pool = threads > 1 ? sb_pool_create(threads) : nil
                             defer { if let pool { sb_pool_destroy(pool) } }
                             var got = [UInt8](repeating: 0, count: Int(m * n))
                             let rc = sb_q8_conv2d(&plan, input, withResidual ? residual : nil, &got, &scratch, workspaces, wsize, pool)
                             #expect(rc == Int32(SB_Q8_OK))
-                            #expect(got == expected, "kernel \(String(cString: sb_q8_kernel_name(kernel))) threads \(threads) residual \(withResidual) M=\(m) window \(w)")
+                            #expect(got == expected, "kernel \(String(cString: sb_q8_kernel_name(kernel))) threads \(threads) residual \(withResidual) c4 \(c4) M=\(m) window \(window)")
                         }
                     }
                 }
             }
         }
-        if sb_q8_kernel_available(Int32(SB_Q8_KERNEL_AVX512VNNI.rawValue)) != 0 { #expect(tested > 0) }
     }
 }
