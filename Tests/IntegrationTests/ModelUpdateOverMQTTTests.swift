@@ -110,25 +110,41 @@ import Testing
         #expect(models.first == shaA && Set(models) == [shaA], "events after rollback: \(models)")
 
         // 4. Dropped into models/incoming/ with its sha256sum sidecar.
-        try FileManager.default.copyItem(atPath: modelC, toPath: data + "/models/incoming/dropped.onnx")
-        try "\(shaC)  dropped.onnx\n".write(toFile: data + "/models/incoming/dropped.onnx.sha256", atomically: true, encoding: .utf8)
-        let dropped = try await Self.result(subscriber, topic: updateResult, number: 5)
-        #expect(dropped["ok"] as? Bool == true && dropped["sha256"] as? String == shaC && dropped["source"] as? String == "incoming/dropped.onnx",
-                "\(dropped)")
-        seen = subscriber.messages.filter { $0.topic == eventTopic }.count
-        models = await Self.eventsSwitch(subscriber, topic: eventTopic, to: shaC, after: seen)
-        #expect(models.first == shaC, "events after the drop: \(models)")
+        try await Self.drop(modelC, as: "dropped.onnx", sha: shaC, data: data, subscriber, updateResult: updateResult,
+                            number: 5, eventTopic: eventTopic)
 
         // 5. Restart with --model A: the installed model (C) is what runs.
-        bin.signal(SIGTERM)
-        #expect(await bin.wait(timeout: .seconds(20)) == 0, "\(bin.output)")
-        seen = subscriber.messages.filter { $0.topic == eventTopic }.count
-        bin = try SmartBinChildProcess(arguments, directory: directory)
-        _ = await subscriber.waitForMessages(count: seen + 1, topic: eventTopic, timeout: .seconds(60))
-        let afterRestart = subscriber.messages.filter { $0.topic == eventTopic }.dropFirst(seen).compactMap(Self.eventModel)
-        #expect(afterRestart.first == shaC, "after a restart: \(afterRestart)\n\(bin.output)")
+        bin = try await Self.restartRuns(shaC, bin, arguments: arguments, directory: directory, subscriber, eventTopic: eventTopic)
         bin.signal(SIGTERM)
         _ = await bin.wait(timeout: .seconds(20))
+    }
+
+    /// Drops `file` into `data`/models/incoming/ as `name` with its sha256sum sidecar; result
+    /// `number` on `updateResult` must install it from there, and the events switch to `sha`.
+    static func drop(_ file: String, as name: String, sha: String, data: String, _ subscriber: BrokerSubscriber,
+                     updateResult: String, number: Int, eventTopic: String) async throws {
+        try FileManager.default.copyItem(atPath: file, toPath: data + "/models/incoming/" + name)
+        try "\(sha)  \(name)\n".write(toFile: data + "/models/incoming/\(name).sha256", atomically: true, encoding: .utf8)
+        let dropped = try await result(subscriber, topic: updateResult, number: number)
+        #expect(dropped["ok"] as? Bool == true && dropped["sha256"] as? String == sha && dropped["source"] as? String == "incoming/" + name,
+                "\(dropped)")
+        let seen = subscriber.messages.filter { $0.topic == eventTopic }.count
+        let models = await eventsSwitch(subscriber, topic: eventTopic, to: sha, after: seen)
+        #expect(models.first == sha, "events after the drop: \(models)")
+    }
+
+    /// Stops `bin` (SIGTERM, exit 0), starts it again with the same `arguments`, and expects its
+    /// first event to name the installed model `sha`. Returns the new process.
+    static func restartRuns(_ sha: String, _ bin: SmartBinChildProcess, arguments: [String], directory: String,
+                            _ subscriber: BrokerSubscriber, eventTopic: String) async throws -> SmartBinChildProcess {
+        bin.signal(SIGTERM)
+        #expect(await bin.wait(timeout: .seconds(20)) == 0, "\(bin.output)")
+        let seen = subscriber.messages.filter { $0.topic == eventTopic }.count
+        let restarted = try SmartBinChildProcess(arguments, directory: directory)
+        _ = await subscriber.waitForMessages(count: seen + 1, topic: eventTopic, timeout: .seconds(60))
+        let afterRestart = subscriber.messages.filter { $0.topic == eventTopic }.dropFirst(seen).compactMap(eventModel)
+        #expect(afterRestart.first == sha, "after a restart: \(afterRestart)\n\(restarted.output)")
+        return restarted
     }
 
     /// Compiles `onnx` with `smartbin model compile` (fp32) into `output`.
@@ -172,8 +188,8 @@ import Testing
         let chunked = try await Self.result(subscriber, topic: updateResult, number: 1)
         #expect(chunked["ok"] as? Bool == true && chunked["in_use"] as? String == shaB, "\(chunked)\n\(bin.output)")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: data + "/models/current.onnx") == data + "/models/sbm1.sbm")
-        var seen = subscriber.messages.filter { $0.topic == eventTopic }.count
-        var models = await Self.eventsSwitch(subscriber, topic: eventTopic, to: shaB, after: seen)
+        let seen = subscriber.messages.filter { $0.topic == eventTopic }.count
+        let models = await Self.eventsSwitch(subscriber, topic: eventTopic, to: shaB, after: seen)
         #expect(models.first == shaB && Set(models) == [shaB], "events after the .sbm update: \(models)")
 
         // 2. An .sbm already copied into the models folder, by path.
@@ -190,23 +206,11 @@ import Testing
         #expect(wrongName["ok"] as? Bool == false && (wrongName["reason"] as? String)?.contains("an .onnx or .sbm file") == true, "\(wrongName)")
 
         // 3. Dropped into incoming/ with its sha256sum sidecar.
-        try FileManager.default.copyItem(atPath: sbmD, toPath: data + "/models/incoming/dropped.sbm")
-        try "\(shaD)  dropped.sbm\n".write(toFile: data + "/models/incoming/dropped.sbm.sha256", atomically: true, encoding: .utf8)
-        let dropped = try await Self.result(subscriber, topic: updateResult, number: 4)
-        #expect(dropped["ok"] as? Bool == true && dropped["sha256"] as? String == shaD && dropped["source"] as? String == "incoming/dropped.sbm",
-                "\(dropped)")
-        seen = subscriber.messages.filter { $0.topic == eventTopic }.count
-        models = await Self.eventsSwitch(subscriber, topic: eventTopic, to: shaD, after: seen)
-        #expect(models.first == shaD, "events after the drop: \(models)")
+        try await Self.drop(sbmD, as: "dropped.sbm", sha: shaD, data: data, subscriber, updateResult: updateResult,
+                            number: 4, eventTopic: eventTopic)
 
         // 4. A restart loads the installed .sbm through current.onnx.
-        bin.signal(SIGTERM)
-        #expect(await bin.wait(timeout: .seconds(20)) == 0, "\(bin.output)")
-        seen = subscriber.messages.filter { $0.topic == eventTopic }.count
-        bin = try SmartBinChildProcess(arguments, directory: directory)
-        _ = await subscriber.waitForMessages(count: seen + 1, topic: eventTopic, timeout: .seconds(60))
-        let afterRestart = subscriber.messages.filter { $0.topic == eventTopic }.dropFirst(seen).compactMap(Self.eventModel)
-        #expect(afterRestart.first == shaD, "after a restart: \(afterRestart)\n\(bin.output)")
+        bin = try await Self.restartRuns(shaD, bin, arguments: arguments, directory: directory, subscriber, eventTopic: eventTopic)
         bin.signal(SIGTERM)
         _ = await bin.wait(timeout: .seconds(20))
     }

@@ -64,29 +64,29 @@ import Testing
         _ = await subscriber.waitForMessages(count: count + 2, topic: base + "/event", timeout: .seconds(10))
         #expect(lastEventModel() == oldSHA)
 
-        // 4. A good model next to it: swapped in, later events carry its sha256.
+        // A good model next to the configured one: swapped in, later events carry its sha256.
+        func swapIn(_ path: String, _ id: String, replacing previous: String) async throws -> String {
+            let result = try await command(#"{"request_id":"\#(id)","path":"\#(path)"}"#, id)
+            #expect(result["ok"] as? Bool == true, "\(result)")
+            let sha = try #require((result["model"] as? [String: Any])?["sha256"] as? String)
+            #expect(sha != previous)
+            let later = subscriber.messages.filter { $0.topic == base + "/event" }.count
+            _ = await subscriber.waitForMessages(count: later + 3, topic: base + "/event", timeout: .seconds(10))
+            #expect(lastEventModel() == sha)
+            return sha
+        }
+
+        // 4. An .onnx.
         let newPath = models + "/bin-v2.onnx"
         try FileManager.default.copyItem(atPath: try Reliability.model("tiny-v1.5-torch-foldbn-6.onnx"), toPath: newPath)
-        result = try await command(#"{"request_id":"good-1","path":"\#(newPath)"}"#, "good-1")
-        #expect(result["ok"] as? Bool == true, "\(result)")
-        let newSHA = try #require((result["model"] as? [String: Any])?["sha256"] as? String)
-        #expect(newSHA != oldSHA)
-        let later = subscriber.messages.filter { $0.topic == base + "/event" }.count
-        _ = await subscriber.waitForMessages(count: later + 3, topic: base + "/event", timeout: .seconds(10))
-        #expect(lastEventModel() == newSHA)
+        let newSHA = try await swapIn(newPath, "good-1", replacing: oldSHA)
 
-        // 5. A compiled model (.sbm) next to it: swapped in the same way.
+        // 5. A compiled model (.sbm).
         let compiledPath = models + "/bin-v3.sbm"
         let compile = try SmartBinChildProcess(["model", "compile", try Reliability.model("tiny-v1.5-torch-6.onnx"), "-o", compiledPath],
                                                directory: directory)
         try #require(await compile.wait(timeout: .seconds(120)) == 0, "smartbin model compile failed:\n\(compile.output)")
-        result = try await command(#"{"request_id":"good-2","path":"\#(compiledPath)"}"#, "good-2")
-        #expect(result["ok"] as? Bool == true, "\(result)")
-        let compiledSHA = try #require((result["model"] as? [String: Any])?["sha256"] as? String)
-        #expect(compiledSHA != newSHA)
-        let latest = subscriber.messages.filter { $0.topic == base + "/event" }.count
-        _ = await subscriber.waitForMessages(count: latest + 3, topic: base + "/event", timeout: .seconds(10))
-        #expect(lastEventModel() == compiledSHA)
+        _ = try await swapIn(compiledPath, "good-2", replacing: newSHA)
         bin.signal(SIGTERM)
         #expect(await bin.wait(timeout: .seconds(20)) == 0)
         print("reload_model: garbage and truncated files refused (old model kept), foreign path refused, good .onnx and .sbm models swapped in")
