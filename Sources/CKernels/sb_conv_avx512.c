@@ -15,6 +15,31 @@ int32_t sb_conv_have_avx512(void) {
 #endif
 }
 
+int32_t sb_conv_have_avx512bw(void) {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+#else
+    return 0;
+#endif
+}
+
+__attribute__((target("avx512f,avx512bw")))
+void sb_max3_stride2_u8_avx512(const uint8_t *buf, uint8_t *out, int32_t count) {
+    // As 16-bit words w[j] = buf[2j] | buf[2j + 1] << 8: out[j] = max(low(w[j]), high(w[j]),
+    // low(w[j + 1])), 32 outputs per pair of loads (the second one 2 bytes on), vpmovwb to bytes.
+    const __m512i low = _mm512_set1_epi16(0xFF);
+    for (int32_t i = 0; i < count; i += 32) {
+        const int32_t n = count - i < 32 ? count - i : 32;
+        const __mmask32 k = n == 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << n) - 1);
+        const __m512i w0 = _mm512_maskz_loadu_epi16(k, buf + 2 * i);
+        const __m512i w1 = _mm512_maskz_loadu_epi16(k, buf + 2 * i + 2);
+        __m512i m = _mm512_max_epu16(_mm512_and_si512(w0, low), _mm512_srli_epi16(w0, 8));
+        m = _mm512_max_epu16(m, _mm512_and_si512(w1, low));
+        _mm512_mask_cvtepi16_storeu_epi8(out + i, k, m);
+    }
+}
+
 __attribute__((target("avx512f")))
 void sb_bias_act_quantize_u8_avx512(const float *src, uint8_t *dst, size_t count, float bias, int32_t relu,
                                     float scale, int32_t zp) {
@@ -66,4 +91,5 @@ void sb_dense_s8_lanes_avx512(const int8_t *row, const float *x, int32_t k16, fl
 }
 #else
 int32_t sb_conv_have_avx512(void) { return 0; }
+int32_t sb_conv_have_avx512bw(void) { return 0; }
 #endif

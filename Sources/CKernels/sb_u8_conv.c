@@ -69,9 +69,55 @@ void sb_im2col_u8(const uint8_t *src, uint8_t *dst, const sb_window *g, uint8_t 
 // Separable: for each output row, the max over the window's valid input rows (a contiguous,
 // vectorisable pass) into a row buffer, then the max over each window's valid columns of it.
 // Both passes skip padding exactly as the reference does, so the result is identical.
+//
+// The 3-wide, stride-2 window (ResNet's stem) has its own row pass: the column maxima sit in a
+// buffer with zeros for the padding (no uint8 code is below 0, so a zero never changes a max of
+// real values), and output ox = max(buf[2 ox], buf[2 ox + 1], buf[2 ox + 2]) (AVX-512 BW: 32 at
+// once, as the bytes of two loads of 16-bit words). Same result as the general pass.
+static void maxpool_u8_k3s2(const uint8_t *restrict src, uint8_t *restrict dst, const sb_window *g,
+                            int32_t c0, int32_t c1) {
+    const int32_t oh = g->out_h, ow = g->out_w, ih = g->in_h, iw = g->in_w;
+    uint8_t buf[4096 + 128];
+    const int32_t avx512bw = sb_conv_have_avx512bw();
+    memset(buf, 0, sizeof buf);
+    for (int32_t c = c0; c < c1; c++) {
+        const uint8_t *plane = src + (size_t)c * ih * iw;
+        uint8_t *out = dst + (size_t)c * oh * ow;
+        for (int32_t oy = 0; oy < oh; oy++) {
+            const int32_t by = oy * g->stride_h - g->pad_top;
+            const int32_t ky0 = by < 0 ? -by : 0, ky1 = ih - by < g->k_h ? ih - by : g->k_h;
+            uint8_t *cols = buf + g->pad_left;
+            if (ky1 <= ky0) { memset(cols, 0, (size_t)iw); }   // a window of padding only: 0, as the general pass
+            else {
+                memcpy(cols, plane + (size_t)(by + ky0) * iw, (size_t)iw);
+                for (int32_t ky = ky0 + 1; ky < ky1; ky++) {
+                    const uint8_t *r = plane + (size_t)(by + ky) * iw;
+                    for (int32_t x = 0; x < iw; x++) cols[x] = r[x] > cols[x] ? r[x] : cols[x];
+                }
+            }
+            uint8_t *orow = out + (size_t)oy * ow;
+#if defined(__x86_64__)
+            if (avx512bw) { sb_max3_stride2_u8_avx512(buf, orow, ow); continue; }
+#endif
+            for (int32_t ox = 0; ox < ow; ox++) {
+                const uint8_t a = buf[2 * ox], b = buf[2 * ox + 1], d = buf[2 * ox + 2];
+                const uint8_t ab = a > b ? a : b;
+                orow[ox] = ab > d ? ab : d;
+            }
+        }
+    }
+}
+
+/// Whether maxpool_u8_k3s2 takes window `g`: its buffer holds the padded row and every window.
+static int32_t maxpool_k3s2_fits(const sb_window *g) {
+    return g->k_w == 3 && g->stride_w == 2 && g->in_w >= 1 &&
+           (int64_t)g->pad_left + g->in_w <= 4096 && 2 * (int64_t)g->out_w + 2 <= 4096 + 64;
+}
+
 static void maxpool_u8_channels(const uint8_t *restrict src, uint8_t *restrict dst, const sb_window *g,
                                 int32_t c0, int32_t c1) {
     const int32_t oh = g->out_h, ow = g->out_w, ih = g->in_h, iw = g->in_w;
+    if (maxpool_k3s2_fits(g)) { maxpool_u8_k3s2(src, dst, g, c0, c1); return; }
     uint8_t rowmax[4096];
     const int32_t separable = iw <= (int32_t)sizeof rowmax;
     for (int32_t c = c0; c < c1; c++) {

@@ -136,6 +136,27 @@ import Testing
         #expect(fast == slow && threaded == slow, "window \(w)")
     }
 
+    /// The 3-wide stride-2 window (the stem's pool) has its own row pass: wide rows (several
+    /// 32-output blocks and a partial one), pads 0 to 2, ceil-mode columns past the input.
+    @Test(arguments: cases)
+    func stemMaxPoolU8MatchesReference(c: Case) {
+        var rng = SplitMix64(seed: c.seed &+ 1000)
+        var w = sb_window()
+        w.channels = Int32(1 + rng.next() % 4)
+        w.in_h = Int32(3 + rng.next() % 20); w.in_w = Int32(3 + rng.next() % 200)
+        w.k_h = 3; w.k_w = 3; w.stride_h = Int32(1 + rng.next() % 2); w.stride_w = 2
+        w.pad_top = Int32(rng.next() % 2); w.pad_bottom = w.pad_top
+        w.pad_left = Int32(rng.next() % 3); w.pad_right = w.pad_left
+        w.out_h = (w.in_h + 2 * w.pad_top - 3) / w.stride_h + 1
+        w.out_w = (w.in_w + 2 * w.pad_left - 3 + Int32(rng.next() % 2)) / 2 + 1   // + 1: ceil mode's extra column
+        let src = Self.bytes(Int(w.channels * w.in_h * w.in_w), &rng)
+        let count = Int(w.channels * w.out_h * w.out_w)
+        var fast = [UInt8](repeating: 1, count: count), slow = [UInt8](repeating: 2, count: count)
+        sb_maxpool_u8(src, &fast, &w)
+        sb_maxpool_u8_ref(src, &slow, &w)
+        #expect(fast == slow, "window \(w)")
+    }
+
     @Test(arguments: cases)
     func quantizeAndPoolMatchReference(c: Case) {
         var rng = SplitMix64(seed: c.seed)

@@ -157,4 +157,43 @@ import Testing
             #expect(values == values.sorted(by: >) && values.allSatisfy { (0...1).contains($0) })
         }
     }
+    /// `SMARTBIN_S16=1` runs an int8 model's stem in int16 (the layer report says so) and the
+    /// class scores stay those of the fp32 stem within 0.01 on real photos; without it the stem
+    /// stays fp32.
+    @Test func int16StemIsOptInAndKeepsTheScores() throws {
+        let photos = SmartBinChildProcess.packageRoot + "/../shared/data/trashnet"
+        try #require(FileManager.default.fileExists(atPath: photos + "/glass/glass1.jpg"), "shared TrashNet photos not found beside the package")
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let sbm = directory + "/tiny-int8.sbm"
+        let compiled = try Self.runSeparated(["model", "compile", try SmartBinChildProcess.model("tiny-v1.5-torch-6.onnx"), "--int8",
+                                              "--calibrate", photos, "--calibration-images", "12", "-o", sbm])
+        try #require(compiled.status == 0, "\(compiled.stderr)")
+        var stems: [String: String] = [:], scores: [String: [[Double]]] = [:]
+        for flag in ["0", "1"] {
+            let bench = try Self.runSeparated(["bench", "--model", sbm, "--iterations", "1", "--warmup", "0", "--layers"],
+                                              environment: ["SMARTBIN_S16": flag])
+            try #require(bench.status == 0, "\(bench.stderr)")
+            stems[flag] = bench.stdout.split(separator: "\n").first { $0.contains("conv7x7/2") }.map(String.init) ?? ""
+            let run = try Self.runSeparated(["classify", "--model", sbm, "--json", "--top", "6",
+                                             photos + "/glass/glass1.jpg", photos + "/trash/trash1.jpg", photos + "/metal/metal1.jpg"],
+                                            environment: ["SMARTBIN_S16": flag])
+            try #require(run.status == 0, "\(run.stderr)")
+            let items = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
+            scores[flag] = try items.map { item in
+                let pairs = try #require(item["scores"] as? [[Any]])
+                return pairs.sorted { ($0[0] as? String ?? "") < ($1[0] as? String ?? "") }.compactMap { $0[1] as? Double }
+            }
+        }
+        #expect(stems["0"]!.contains("[fp32"), "\(stems["0"]!)")
+        #if arch(x86_64)
+        let vnni = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").contains("avx512_vnni")
+        #else
+        let vnni = false
+        #endif
+        #expect(stems["1"]!.contains(vnni ? "[int16" : "[fp32"), "\(stems["1"]!)")
+        let (a, b) = (scores["0"]!, scores["1"]!)
+        #expect(a.count == 3 && b.count == 3 && a.map(\.count) == b.map(\.count))
+        for (x, y) in zip(a.joined(), b.joined()) { #expect(abs(x - y) <= 0.01, "scores \(a) vs \(b)") }
+    }
 }

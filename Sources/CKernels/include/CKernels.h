@@ -9,3 +9,4 @@
 #include "sb_peak.h"
 #include "sb_sgemm.h"
 #include "sb_u8_pair.h"
+#include "sb_s16_conv.h"

@@ -52,6 +52,15 @@ public final class QuantizedNetwork {
     /// Dense layers (the classifier head) with int8 weights, by layer index.
     var heads: [Int: QuantizedHead] = [:]
     private var fp32Plans: [sb_conv_plan]
+    /// With `SMARTBIN_S16=1`, fp32-input convs (the stem) run in int16 where the CPU has vpdpwssd
+    /// (`sb_s16_conv_u8`), by layer index; their packed weights and scales live in `s16Storage`,
+    /// the image codes in `s16Planes`. Not the default: its 12-bit codes flip ~0.1 % of the stem's
+    /// output codes by one step, which moves the worst photo's cosine (README, int8 section) and
+    /// the end-to-end match with the fp32-stem QDQ export.
+    private var s16Plans: [Int: sb_s16_conv_plan] = [:]
+    private var s16Storage: [UnsafeMutableRawPointer] = []
+    private var s16Planes: UnsafeMutablePointer<Int16>?
+    static let useS16 = ProcessInfo.processInfo.environment["SMARTBIN_S16"] == "1"
     var planIndex: [Int]
     private var pool: OpaquePointer?
     public private(set) var threads: Int = 1
@@ -173,7 +182,7 @@ public final class QuantizedNetwork {
         var q8: [sb_q8_conv_plan] = []
         var f32: [sb_conv_plan] = []
         var index = [Int](repeating: -1, count: plan.layers.count)
-        var scratchNeeded = 64, bandNeeded = 16
+        var scratchNeeded = 64, bandNeeded = 16, planesNeeded = 0
         var constantCursor = 0
         for (layerIndex, layer) in plan.layers.enumerated() {
             guard case .conv(let conv) = layer else { continue }
@@ -242,6 +251,23 @@ public final class QuantizedNetwork {
                 if unfold && !inPair && c4 == nil && sb_q8_conv_implicit(kernel, &window) == 0 {
                     scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane)
                 }
+            } else if Self.useS16, conv.residual == nil,
+                      sb_s16_conv_supported([conv.window], Int32(conv.outChannels), 1) != 0 {
+                let m = conv.outChannels, taps = conv.reduction
+                var window = conv.window
+                let count = sb_s16_packed_count(&window, Int32(m))
+                let weightBytes = (count * 2 + 63) / 64 * 64
+                let storage = UnsafeMutableRawPointer.allocate(byteCount: weightBytes + m * 4, alignment: 64)
+                s16Storage.append(storage)
+                let packedCodes = storage.bindMemory(to: Int16.self, capacity: count)
+                let scales = (storage + weightBytes).bindMemory(to: Float.self, capacity: m)
+                var codes = [Int16](repeating: 0, count: m * taps)
+                sb_s16_quantize_weights(parameters + conv.weights.offset, Int32(m), Int32(taps), &codes, scales)
+                sb_s16_pack_weights(codes, &window, Int32(m), packedCodes)
+                s16Plans[layerIndex] = sb_s16_conv_plan(window: conv.window, out_channels: Int32(m), relu: conv.relu ? 1 : 0,
+                                                        weights: UnsafePointer(packedCodes), weight_scale: UnsafePointer(scales),
+                                                        bias: parameters + conv.bias.offset)
+                planesNeeded = max(planesNeeded, sb_s16_planes_bytes(&window))
             } else {
                 index[layerIndex] = f32.count
                 var p = sb_conv_plan(window: conv.window, out_channels: Int32(conv.outChannels), unfold: unfold ? 1 : 0,
@@ -270,6 +296,10 @@ public final class QuantizedNetwork {
         scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
         bandFloats = (bandNeeded + 15) / 16 * 16
         bandScratch = Network.allocate(bandFloats)
+        if planesNeeded > 0 {
+            s16Planes = UnsafeMutableRawPointer.allocate(byteCount: planesNeeded, alignment: 64)
+                .bindMemory(to: Int16.self, capacity: planesNeeded / 2)
+        }
         BLASRuntime.threads = 1
     }
 
@@ -282,6 +312,8 @@ public final class QuantizedNetwork {
         scratch.deallocate()
         free(bandScratch)
         workspaces.deallocate()
+        for storage in s16Storage { storage.deallocate() }
+        s16Planes?.deallocate()
     }
 
     /// Sets the number of threads for later forward passes (one GEMM workspace each).
@@ -411,6 +443,9 @@ public final class QuantizedNetwork {
                 guard rc == Int32(SB_Q8_OK) else {
                     throw InferenceError(.invalidGraph, "layer \(index): int8 convolution failed (error \(rc))")
                 }
+            } else if var s16 = s16Plans[index], let planes = s16Planes {
+                let q = quantization.activations[conv.output]!
+                sb_s16_conv_u8(&s16, floats(conv.input), planes, bytes(conv.output), q.scale, q.zeroPoint, pool)
             } else {
                 let q = quantization.activations[conv.output]!
                 fp32Plans.withUnsafeBufferPointer { plans in
@@ -450,7 +485,7 @@ public final class QuantizedNetwork {
             let shape = plan.shapes[layer.output]
             var text = "\(layer.name) -> \(shape)"
             if case .conv(let conv) = layer {
-                let precision = quantization.activations[conv.input] != nil ? "int8" : "fp32"
+                let precision = quantization.activations[conv.input] != nil ? "int8" : s16Plans[index] != nil ? "int16" : "fp32"
                 text += " [\(precision) \(conv.strategy.withoutWinograd.rawValue)\(conv.residual != nil ? " +residual" : "")\(conv.relu ? " +relu" : "")]"
                 if deferred.contains(index) { text += " fp32 output, runs with its block's last conv" }
                 if let shortcut = pairOf[index] { text += " + layer \(shortcut) in fp32 before requantisation" }
