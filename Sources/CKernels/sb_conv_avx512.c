@@ -41,6 +41,22 @@ void sb_max3_stride2_u8_avx512(const uint8_t *buf, uint8_t *out, int32_t count) 
 }
 
 __attribute__((target("avx512f")))
+void sb_max3_stride2_f32_avx512(const float *buf, float *out, int32_t count) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int32_t i = 0; i < count; i += 16) {
+        const int32_t n = count - i < 16 ? count - i : 16;
+        const float *at = buf + 2 * (size_t)i;
+        const __m512 a = _mm512_loadu_ps(at), b = _mm512_loadu_ps(at + 16);
+        const __m512 a2 = _mm512_loadu_ps(at + 2), b2 = _mm512_loadu_ps(at + 18);
+        // max_ps(x, y) is x > y ? x : y: the scalar loop's steps in its order.
+        __m512 m = _mm512_max_ps(_mm512_permutex2var_ps(a, odd, b), _mm512_permutex2var_ps(a, even, b));
+        m = _mm512_max_ps(_mm512_permutex2var_ps(a2, even, b2), m);
+        _mm512_mask_storeu_ps(out + i, (__mmask16)((1u << n) - 1), m);
+    }
+}
+
+__attribute__((target("avx512f")))
 void sb_bias_act_quantize_u8_avx512(const float *src, uint8_t *dst, size_t count, float bias, int32_t relu,
                                     float scale, int32_t zp) {
     // As sb_epilogue_block: v = x + bias, then v > 0 ? v : 0 (max_ps returns +0 for -0 and for

@@ -17,6 +17,9 @@ void sb_bias_act_quantize_u8_avx512(const float *src, uint8_t *dst, size_t count
 /// out[ox] = max(buf[2 ox], buf[2 ox + 1], buf[2 ox + 2]) for ox in [0, count) (reads
 /// buf[0 .. 2 count + 2]): the row pass of the 3-wide stride-2 uint8 max pool.
 void sb_max3_stride2_u8_avx512(const uint8_t *buf, uint8_t *out, int32_t count);
+/// The same for fp32, each max `v > best ? v : best` in the order buf[2 ox], + 1, + 2; reads
+/// buf[0 .. 2 count + 33] (unmasked loads; only `count` outputs are stored).
+void sb_max3_stride2_f32_avx512(const float *buf, float *out, int32_t count);
 /// out[ox] = in[2 * ox] for ox in [0, count): the stride-2 gather of sb_im2col.
 void sb_gather_stride2_f32_avx512(const float *in, float *out, int32_t count);
 /// lane[t] += (float)row[j + t] * x[j + t] for j = 0, 16, .. < k16 (k16 a multiple of 16), each

@@ -56,8 +56,54 @@ static inline int32_t last_inside(int32_t in, int32_t pad, int32_t k, int32_t st
     return v < out ? v : out;
 }
 
+// The 3-wide stride-2 window (ResNet's stem pool) in two passes per output row: the maxima
+// over the window's valid rows into a buffer with -inf for the padding, then out[ox] =
+// max(buf[2 ox], buf[2 ox + 1], buf[2 ox + 2]) (AVX-512: 16 at once from even/odd lane
+// permutes). Each max is the comparison `v > best ? v : best` from -inf, as the general loop:
+// equal values, except that a tie of -0 and +0 may keep the other zero.
+enum { POOL_ROW = 4096 };
+
+static int32_t maxpool_k3s2_fits(const sb_window *g) {
+    return g->k_w == 3 && g->stride_w == 2 && g->in_w >= 1 && (int64_t)g->pad_left + g->in_w <= POOL_ROW &&
+           2 * (int64_t)g->out_w + 40 <= POOL_ROW;
+}
+
+static void maxpool_k3s2(const float *restrict src, float *restrict dst, const sb_window *g) {
+    const int32_t oh = g->out_h, ow = g->out_w, ih = g->in_h, iw = g->in_w;
+    float buf[POOL_ROW + 64];
+    for (size_t i = 0; i < sizeof buf / sizeof buf[0]; i++) buf[i] = -INFINITY;
+    float *cols = buf + g->pad_left;
+#if defined(__x86_64__)
+    const int32_t avx512 = sb_conv_have_avx512();
+#endif
+    for (int32_t c = 0; c < g->channels; c++) {
+        const float *plane = src + (size_t)c * ih * iw;
+        float *out = dst + (size_t)c * oh * ow;
+        for (int32_t oy = 0; oy < oh; oy++) {
+            const int32_t by = oy * g->stride_h - g->pad_top;
+            const int32_t ky0 = by < 0 ? -by : 0, ky1 = ih - by < g->k_h ? ih - by : g->k_h;
+            for (int32_t x = 0; x < iw; x++) cols[x] = -INFINITY;
+            for (int32_t ky = ky0; ky < ky1; ky++) {
+                const float *r = plane + (size_t)(by + ky) * iw;
+                for (int32_t x = 0; x < iw; x++) cols[x] = r[x] > cols[x] ? r[x] : cols[x];
+            }
+            float *orow = out + (size_t)oy * ow;
+#if defined(__x86_64__)
+            if (avx512) { sb_max3_stride2_f32_avx512(buf, orow, ow); continue; }
+#endif
+            for (int32_t ox = 0; ox < ow; ox++) {
+                float best = buf[2 * ox];
+                best = buf[2 * ox + 1] > best ? buf[2 * ox + 1] : best;
+                best = buf[2 * ox + 2] > best ? buf[2 * ox + 2] : best;
+                orow[ox] = best;
+            }
+        }
+    }
+}
+
 void sb_maxpool(const float *restrict src, float *restrict dst, const sb_window *g) {
     const int32_t oh = g->out_h, ow = g->out_w, ih = g->in_h, iw = g->in_w;
+    if (maxpool_k3s2_fits(g)) { maxpool_k3s2(src, dst, g); return; }
     const int32_t y0 = first_inside(g->pad_top, g->stride_h), y1 = last_inside(ih, g->pad_top, g->k_h, g->stride_h, oh);
     const int32_t x0 = first_inside(g->pad_left, g->stride_w), x1 = last_inside(iw, g->pad_left, g->k_w, g->stride_w, ow);
     for (int32_t c = 0; c < g->channels; c++) {

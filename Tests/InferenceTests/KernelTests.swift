@@ -50,6 +50,30 @@ import Testing
         }
     }
 
+    /// The 3-wide stride-2 window (the stem's pool) takes its own two-pass path: wide rows,
+    /// pads 0 to 2, ceil-mode columns and rows past the input, negative values and -inf.
+    @Test func stemMaxPoolMatchesReference() {
+        var rng = SplitMix64(seed: 12)
+        for trial in 0..<200 {
+            var w = sb_window()
+            w.channels = Int32.random(in: 1...3, using: &rng)
+            w.in_h = Int32.random(in: 3...20, using: &rng); w.in_w = Int32.random(in: 3...230, using: &rng)
+            w.k_h = 3; w.k_w = 3; w.stride_h = Int32.random(in: 1...2, using: &rng); w.stride_w = 2
+            w.pad_top = Int32.random(in: 0...1, using: &rng); w.pad_bottom = w.pad_top
+            w.pad_left = Int32.random(in: 0...2, using: &rng); w.pad_right = w.pad_left
+            let ceil = Int32(trial % 2)
+            w.out_h = (w.in_h + 2 * w.pad_top - 3 + ceil * (w.stride_h - 1)) / w.stride_h + 1
+            w.out_w = (w.in_w + 2 * w.pad_left - 3 + ceil) / 2 + 1
+            var input = [Float].random(count: Int(w.channels * w.in_h * w.in_w), using: &rng).map { $0 - 0.5 }
+            if trial % 7 == 0 { input[Int(rng.next() % UInt64(input.count))] = -.infinity }
+            let count = Int(w.channels * w.out_h * w.out_w)
+            var fast = [Float](repeating: .nan, count: count), slow = [Float](repeating: 0, count: count)
+            sb_maxpool(input, &fast, &w)
+            sb_maxpool_ref(input, &slow, &w)
+            #expect(fast == slow, "maxpool differs for \(w)")
+        }
+    }
+
     @Test(arguments: [false, true])
     func averagePoolMatchesReference(countIncludePad: Bool) {
         var rng = SplitMix64(seed: 3)
