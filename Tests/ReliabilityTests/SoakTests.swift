@@ -8,11 +8,20 @@ import Testing
 /// 100,000 full cycles of the real `BinController` (trigger → capture → classify → flap →
 /// record → flap home) on a manual clock with small stand-ins for the hardware and the model,
 /// sampling this process's RSS every 10,000 cycles: after warm-up it must not grow by more than
-/// 8 MiB. `SMARTBIN_SOAK_CYCLES` changes the count. The child runs with `MALLOC_ARENA_MAX=2`:
-/// with glibc's default of one malloc arena per thread that touched the heap, the cooperative
-/// pool's threads spread the cycles' short-lived allocations over several arenas and RSS
-/// creeps by ~6 MiB over 100k cycles on a busy machine (0.5 MiB on a quiet one) without a
-/// leak; with one arena the same run levels off (+3.7 MiB, the last 40k cycles +0.4 MiB).
+/// 1 MiB. `SMARTBIN_SOAK_CYCLES` changes the count.
+///
+/// The child runs with `SWT_SWIFT_ERROR_BACKTRACING_ENABLED=0`. Swift Testing hooks
+/// `swift_willThrow` in the test process and, for every error thrown, keeps the error's
+/// backtrace in a table keyed by the error box's address (weakly referenced), pruning dead
+/// entries only when a test ends. Each cycle cancels four timers (the capture, classify and two
+/// actuate timeouts) whose sleeps throw `CancellationError`, so during the one long test the
+/// table grew with every new box address: +5.4 to +7.2 MiB per 100k cycles, linear, none of it
+/// the firmware's (which has no such hook). With the hook off RSS stays flat: +64 to +160 KiB
+/// after warm-up over 100k cycles, +8 KiB from 100k to 1M. The bound is 1 MiB: one empty object
+/// leaked per cycle (a 32-byte malloc chunk) measured +1.6 MiB, not the 2.7 MiB it allocates,
+/// because the first leaked chunks fill the free space the warm-up left in the heap.
+/// `MALLOC_ARENA_MAX=2` is the firmware's systemd setting, so the child measures the allocator
+/// as deployed.
 ///
 /// RSS is per process and the other suites run in parallel in this one, so the test re-runs
 /// itself alone in a child process of the test bundle (`SMARTBIN_SOAK_CHILD=1`) and checks
@@ -67,7 +76,8 @@ import Testing
             let child = Process()
             child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
             child.arguments = ["--testing-library", "swift-testing", "--filter", "SoakTests"]
-            child.environment = ProcessInfo.processInfo.environment.merging(["SMARTBIN_SOAK_CHILD": "1", "MALLOC_ARENA_MAX": "2"]) { _, new in new }
+            child.environment = ProcessInfo.processInfo.environment.merging(["SMARTBIN_SOAK_CHILD": "1", "MALLOC_ARENA_MAX": "2",
+                                                                                    "SWT_SWIFT_ERROR_BACKTRACING_ENABLED": "0"]) { _, new in new }
             let output = Reliability.packageRoot + "/.build/soak-child-\(getpid()).log"
             FileManager.default.createFile(atPath: output, contents: nil)
             defer { try? FileManager.default.removeItem(atPath: output) }
@@ -116,13 +126,13 @@ import Testing
         let peakGrowth = samples.dropFirst().map { $0.kib - warm }.max() ?? 0
         print("soak: \(cycles) cycles in \(Int(seconds)) s; events \(sink.recorded.load(ordering: .relaxed)), flap moves \(flap.moves.load(ordering: .relaxed)), faults \(snapshot.consecutiveFaults), unrecorded \(snapshot.unrecordedEvents)")
         print("soak: RSS KiB by cycle: " + samples.map { "\($0.cycle): \($0.kib)" }.joined(separator: ", "))
-        print("soak: growth after warm-up (cycle \(samples[1].cycle)): \(peakGrowth) KiB (bound 8192 KiB)")
+        print("soak: growth after warm-up (cycle \(samples[1].cycle)): \(peakGrowth) KiB (bound 1024 KiB)")
         #expect(sink.recorded.load(ordering: .relaxed) == cycles)
         #expect(flap.moves.load(ordering: .relaxed) == 2 * cycles + 1)  // out and home per cycle, home at shutdown
         #expect(snapshot.unrecordedEvents == 0)
         #expect(snapshot.countsPerBin.values.reduce(0, +) == cycles)
-        #expect(peakGrowth <= 8 * 1024, "RSS grew \(peakGrowth) KiB after warm-up: \(samples)")
-        if peakGrowth <= 8 * 1024 && sink.recorded.load(ordering: .relaxed) == cycles && snapshot.unrecordedEvents == 0 {
+        #expect(peakGrowth <= 1024, "RSS grew \(peakGrowth) KiB after warm-up: \(samples)")
+        if peakGrowth <= 1024 && sink.recorded.load(ordering: .relaxed) == cycles && snapshot.unrecordedEvents == 0 {
             print("soak: verdict ok")
         }
     }
