@@ -64,13 +64,7 @@ import Testing
         #expect(Self.eventModel(first[0]) == shaA)
 
         // 1. A good model in three base64 chunks.
-        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: modelB)))
-        let size = (bytes.count + 2) / 3
-        for index in 0..<3 {
-            let chunk = Data(bytes[(index * size)..<min(bytes.count, (index + 1) * size)]).base64EncodedString()
-            try await BrokerSubscriber.publish(port: broker.port, topic: base + "/cmd/update_model",
-                                               payload: #"{"transfer":"b1","chunk":\#(index),"of":3,"sha256":"\#(shaB)","data":"\#(chunk)"}"#)
-        }
+        try await Self.sendInChunks(modelB, parts: 3, transfer: "b1", sha256: shaB, port: broker.port, base: base)
         let swapped = try await Self.result(subscriber, topic: updateResult, number: 1)
         #expect(swapped["ok"] as? Bool == true && swapped["sha256"] as? String == shaB && swapped["in_use"] as? String == shaB,
                 "\(swapped)\n\(bin.output)")
@@ -117,6 +111,17 @@ import Testing
         bin = try await Self.restartRuns(shaC, bin, arguments: arguments, directory: directory, subscriber, eventTopic: eventTopic)
         bin.signal(SIGTERM)
         _ = await bin.wait(timeout: .seconds(20))
+    }
+
+    /// Publishes the file at `path` to `base`/cmd/update_model as `parts` base64 chunks of transfer `transfer`.
+    static func sendInChunks(_ path: String, parts: Int, transfer: String, sha256: String, port: Int, base: String) async throws {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let size = (bytes.count + parts - 1) / parts
+        for index in 0..<parts {
+            let chunk = Data(bytes[(index * size)..<min(bytes.count, (index + 1) * size)]).base64EncodedString()
+            try await BrokerSubscriber.publish(port: port, topic: base + "/cmd/update_model",
+                                               payload: #"{"transfer":"\#(transfer)","chunk":\#(index),"of":\#(parts),"sha256":"\#(sha256)","data":"\#(chunk)"}"#)
+        }
     }
 
     /// Drops `file` into `data`/models/incoming/ as `name` with its sha256sum sidecar; result
@@ -178,13 +183,7 @@ import Testing
         try #require(first.count == 1, "no event:\n\(bin.output)")
 
         // 1. An .sbm in chunks: recognised by its magic, kept as <transfer>.sbm, loaded as compiled.
-        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: sbmB)))
-        let size = (bytes.count + 1) / 2
-        for index in 0..<2 {
-            let chunk = Data(bytes[(index * size)..<min(bytes.count, (index + 1) * size)]).base64EncodedString()
-            try await BrokerSubscriber.publish(port: broker.port, topic: base + "/cmd/update_model",
-                                               payload: #"{"transfer":"sbm1","chunk":\#(index),"of":2,"sha256":"\#(shaB)","data":"\#(chunk)"}"#)
-        }
+        try await Self.sendInChunks(sbmB, parts: 2, transfer: "sbm1", sha256: shaB, port: broker.port, base: base)
         let chunked = try await Self.result(subscriber, topic: updateResult, number: 1)
         #expect(chunked["ok"] as? Bool == true && chunked["in_use"] as? String == shaB, "\(chunked)\n\(bin.output)")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: data + "/models/current.onnx") == data + "/models/sbm1.sbm")
