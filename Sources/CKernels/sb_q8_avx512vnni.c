@@ -15,8 +15,10 @@ static void ukernel_avx512vnni(int32_t kgroups, const void *a, const void *b, in
     __m512i c[MR][2];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++) c[r][0] = c[r][1] = _mm512_setzero_si512();
+    const size_t ahead = (size_t)kgroups * MR * 4;
     for (int32_t g = 0; g < kgroups; g++, pa += MR * 4, pb += NR * 4) {
         const __m512i b0 = _mm512_loadu_si512(pb), b1 = _mm512_loadu_si512(pb + 64);
+        if (!(g & 1)) _mm_prefetch((const char *)pa + ahead, _MM_HINT_T1);
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
             int32_t w;
@@ -47,7 +49,9 @@ static inline void narrow_body(int32_t kgroups, const int8_t *pa, const uint8_t 
     for (int i = 0; i < MR; i++) c[i] = _mm512_setzero_si512();
 #pragma GCC unroll 8
     for (int j = 0; j < 8; j++) d[j] = _mm256_setzero_si256();
+    const size_t ahead = (size_t)kgroups * MR * 4;
     for (int32_t g = 0; g < kgroups; g++, pa += MR * 4, pb += NR * 4) {
+        if (!(g & 1)) _mm_prefetch((const char *)pa + ahead, _MM_HINT_T1);
         if (z) {
             const __m512i b0 = _mm512_loadu_si512(pb);
 #pragma GCC unroll 8
