@@ -522,6 +522,7 @@ int32_t sb_q8_gemm_conv(const void *packed_a, const uint8_t *input, const sb_win
 int32_t sb_q8_conv_c4_supported(int32_t kernel, const sb_window *g) {
     sb_q8_format f;
     return panel_packing_possible(kernel, g, &f) && (g->stride_h == 1 || g->stride_h == 2) &&
+           g->k_h * g->k_w <= 64 &&   // the packer's tap table
            g->pad_top >= 0 && g->pad_left >= 0 && g->pad_bottom >= 0 && g->pad_right >= 0 &&
            g->in_h + g->pad_top + g->pad_bottom >= g->k_h && g->in_w + g->pad_left + g->pad_right >= g->k_w &&
            g->out_h <= (g->in_h + g->pad_top + g->pad_bottom - g->k_h) / g->stride_h + 1 &&

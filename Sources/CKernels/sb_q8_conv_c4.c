@@ -108,28 +108,68 @@ void sb_q8_pack_conv_panel_c4_avx512(const uint8_t *input, const sb_window *g, i
         j += len;
     }
     const int32_t quarters = nr / 16;
+    // Byte offset of each tap in a c4 plane (the division by k_w once per panel, not per k group).
+    intptr_t tap_at[64];
+    for (int32_t t = 0; t < taps; t++) tap_at[t] = ((intptr_t)(t / g->k_w) * pw + t % g->k_w) * 4;
+    const int32_t groups = kp / 4;
+    if (sw == 1 && segments == 1 && quarters == 2) {
+        // The common case: the panel lies within one output row.
+        const __mmask16 m0 = (__mmask16)mask[0][0], m1 = (__mmask16)mask[0][1];
+        const uint8_t *row = input + base[0];
+        int32_t c4 = 0, tap = 0;
+        for (int32_t k = 0; k < groups; k++, dst += 4 * nr) {
+            const uint8_t *at = row + (size_t)c4 * plane + tap_at[tap];
+            _mm512_storeu_si512(dst, _mm512_maskz_loadu_epi32(m0, at));
+            _mm512_storeu_si512(dst + 64, _mm512_maskz_loadu_epi32(m1, at + 64));
+            if (++tap == taps) { tap = 0; c4++; }
+        }
+        return;
+    }
+    if (sw == 1 && segments == 2 && quarters == 2) {
+        // A panel across two output rows: lanes of each quarter from one or both.
+        const __mmask16 a0 = (__mmask16)mask[0][0], a1 = (__mmask16)mask[0][1];
+        const __mmask16 b0 = (__mmask16)mask[1][0], b1 = (__mmask16)mask[1][1];
+        const uint8_t *ra = input + base[0], *rb = input + base[1];
+        int32_t c4 = 0, tap = 0;
+        for (int32_t k = 0; k < groups; k++, dst += 4 * nr) {
+            const size_t off = (size_t)c4 * plane + tap_at[tap];
+            __m512i v0 = _mm512_maskz_loadu_epi32(a0, ra + off);
+            __m512i v1 = _mm512_maskz_loadu_epi32(a1, ra + off + 64);
+            v0 = _mm512_mask_loadu_epi32(v0, b0, rb + off);
+            v1 = _mm512_mask_loadu_epi32(v1, b1, rb + off + 64);
+            _mm512_storeu_si512(dst, v0);
+            _mm512_storeu_si512(dst + 64, v1);
+            if (++tap == taps) { tap = 0; c4++; }
+        }
+        return;
+    }
+    // General case: per quarter, only the segments with lanes in it.
+    intptr_t q_base[4][MAX_SEGMENTS];
+    __mmask16 q_mask[4][MAX_SEGMENTS][2];
+    int32_t q_count[4] = { 0, 0, 0, 0 };
+    for (int32_t q = 0; q < quarters; q++)
+        for (int32_t s = 0; s < segments; s++) {
+            if (!mask[s][q]) continue;
+            const int32_t i = q_count[q]++;
+            q_base[q][i] = base[s] + (sw == 1 ? 64 : 128) * q;
+            q_mask[q][i][0] = (__mmask16)(sw == 1 ? mask[s][q] : spread[s][q][0]);
+            q_mask[q][i][1] = (__mmask16)spread[s][q][1];
+        }
+    // Stride 2: the 16 lanes of a quarter are the even dwords of 32 consecutive ones.
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     int32_t c4 = 0, tap = 0;
-    for (int32_t g4 = 0; g4 < kp; g4 += 4, dst += 4 * nr) {
-        const int32_t ky = tap / g->k_w, kx = tap % g->k_w;
-        const uint8_t *at = input + (size_t)c4 * plane + ((intptr_t)ky * pw + kx) * 4;
-        if (sw == 1) {
-            for (int32_t q = 0; q < quarters; q++) {
+    for (int32_t k = 0; k < groups; k++, dst += 4 * nr) {
+        const uint8_t *at = input + (size_t)c4 * plane + tap_at[tap];
+        for (int32_t q = 0; q < quarters; q++) {
+            if (sw == 1) {
                 __m512i v = _mm512_setzero_si512();
-                for (int32_t s = 0; s < segments; s++)
-                    if (mask[s][q])
-                        v = _mm512_mask_loadu_epi32(v, (__mmask16)mask[s][q], at + base[s] + 64 * q);
+                for (int32_t i = 0; i < q_count[q]; i++) v = _mm512_mask_loadu_epi32(v, q_mask[q][i][0], at + q_base[q][i]);
                 _mm512_storeu_si512(dst + 64 * q, v);
-            }
-        } else {
-            // Stride 2: the 16 lanes of a quarter are the even dwords of 32 consecutive ones.
-            const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-            for (int32_t q = 0; q < quarters; q++) {
+            } else {
                 __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
-                for (int32_t s = 0; s < segments; s++) {
-                    if (!mask[s][q]) continue;
-                    const uint8_t *from = at + base[s] + 128 * q;
-                    lo = _mm512_mask_loadu_epi32(lo, (__mmask16)spread[s][q][0], from);
-                    hi = _mm512_mask_loadu_epi32(hi, (__mmask16)spread[s][q][1], from + 64);
+                for (int32_t i = 0; i < q_count[q]; i++) {
+                    lo = _mm512_mask_loadu_epi32(lo, q_mask[q][i][0], at + q_base[q][i]);
+                    hi = _mm512_mask_loadu_epi32(hi, q_mask[q][i][1], at + q_base[q][i] + 64);
                 }
                 _mm512_storeu_si512(dst + 64 * q, _mm512_permutex2var_epi32(lo, even, hi));
             }

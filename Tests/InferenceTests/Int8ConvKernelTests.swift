@@ -223,6 +223,19 @@ import Testing
         if sb_q8_kernel_available(Int32(SB_Q8_KERNEL_AVX512VNNI.rawValue)) != 0 { #expect(tested > 0) }
     }
 
+    /// The c4 packer keeps a table of at most 64 taps: a 9x9 window (81 taps) is refused, so it
+    /// takes the plain unfold instead; 8x8 (64 taps) is accepted where the variant packs c4 panels.
+    @Test func c4PathRefusesWindowsOfMoreThan64Taps() {
+        for (side, accepted) in [(Int32(9), false), (8, true)] {
+            var w = sb_window()
+            w.channels = 8; w.in_h = 40; w.in_w = 40; w.k_h = side; w.k_w = side; w.stride_h = 1; w.stride_w = 1
+            w.out_h = w.in_h - side + 1; w.out_w = w.in_w - side + 1
+            let vnni = Int32(SB_Q8_KERNEL_AVX512VNNI.rawValue)
+            guard sb_q8_kernel_available(vnni) != 0 else { continue }
+            #expect((sb_q8_conv_c4_supported(vnni, &w) != 0) == accepted, "\(side)x\(side)")
+        }
+    }
+
     /// A seeded random int8 convolution (weights, input, residual, scales, biases) and the check
     /// of `sb_q8_conv2d` against `sb_q8_conv2d_ref` on it.
     struct RandomConv {
