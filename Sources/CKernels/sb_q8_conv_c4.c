@@ -38,11 +38,63 @@ void sb_q8_reorder_c4(const int8_t *w, int32_t m, const sb_window *g, int8_t *ds
     }
 }
 
+#if defined(__x86_64__)
+/// `count` pixels of four channel rows into c4 order: out[4 j + i] = r[i][j], 64 pixels a step
+/// (the last one masked). Two-source byte permutes interleave rows 0/1 and 2/3, then word
+/// permutes interleave the pairs.
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static void interleave64_vbmi(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
+                              int32_t count, uint8_t *o) {
+    _Alignas(64) uint8_t byte_lo[64], byte_hi[64];
+    _Alignas(64) uint16_t word_lo[32], word_hi[32];
+    for (int32_t j = 0; j < 32; j++) {
+        byte_lo[2 * j] = (uint8_t)j; byte_lo[2 * j + 1] = (uint8_t)(64 + j);
+        byte_hi[2 * j] = (uint8_t)(32 + j); byte_hi[2 * j + 1] = (uint8_t)(96 + j);
+    }
+    for (int32_t j = 0; j < 16; j++) {
+        word_lo[2 * j] = (uint16_t)j; word_lo[2 * j + 1] = (uint16_t)(32 + j);
+        word_hi[2 * j] = (uint16_t)(16 + j); word_hi[2 * j + 1] = (uint16_t)(48 + j);
+    }
+    const __m512i bl = _mm512_load_si512(byte_lo), bh = _mm512_load_si512(byte_hi);
+    const __m512i wl = _mm512_load_si512(word_lo), wh = _mm512_load_si512(word_hi);
+    for (int32_t x = 0; x < count; x += 64, o += 256) {
+        // The last block of a row: masked loads, and only 4 * (count - x) bytes stored.
+        const int32_t n = count - x < 64 ? count - x : 64;
+        const __mmask64 in = n == 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
+        const __m512i a = _mm512_maskz_loadu_epi8(in, r0 + x), b = _mm512_maskz_loadu_epi8(in, r1 + x);
+        const __m512i c = _mm512_maskz_loadu_epi8(in, r2 + x), d = _mm512_maskz_loadu_epi8(in, r3 + x);
+        const __m512i ab0 = _mm512_permutex2var_epi8(a, bl, b), ab1 = _mm512_permutex2var_epi8(a, bh, b);
+        const __m512i cd0 = _mm512_permutex2var_epi8(c, bl, d), cd1 = _mm512_permutex2var_epi8(c, bh, d);
+        const __m512i out[4] = { _mm512_permutex2var_epi16(ab0, wl, cd0), _mm512_permutex2var_epi16(ab0, wh, cd0),
+                                 _mm512_permutex2var_epi16(ab1, wl, cd1), _mm512_permutex2var_epi16(ab1, wh, cd1) };
+        for (int32_t q = 0; q < 4; q++) {
+            const int32_t bytes = 4 * n - 64 * q;
+            if (bytes <= 0) break;
+            const __mmask64 keep = bytes >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << bytes) - 1);
+            _mm512_mask_storeu_epi8(o + 64 * q, keep, out[q]);
+        }
+    }
+}
+
+static int32_t have_vbmi(void) {
+    static int32_t cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512vbmi");
+    }
+    return cached;
+}
+#endif
+
 void sb_u8_to_c4(const uint8_t *src, const sb_window *g, uint8_t zero_point, int32_t c4_0, int32_t c4_1,
                  uint8_t *dst) {
     const int32_t h = g->in_h, w = g->in_w, ph = padded_h(g), pw = padded_w(g);
     const size_t plane = (size_t)h * w, out_plane = (size_t)ph * pw * 4;
     uint8_t fill[4] = { zero_point, zero_point, zero_point, zero_point };
+#if defined(__x86_64__)
+    const int32_t vbmi = have_vbmi();
+#endif
     for (int32_t c4 = c4_0; c4 < c4_1; c4++) {
         uint8_t *out = dst + (size_t)c4 * out_plane;
         const uint8_t *rows[4];
@@ -58,6 +110,11 @@ void sb_u8_to_c4(const uint8_t *src, const sb_window *g, uint8_t zero_point, int
             for (int32_t i = 0; i < 4; i++) r[i] = rows[i] ? rows[i] + (size_t)y * w : NULL;
             int32_t x = 0;
 #if defined(__x86_64__)
+            if (r[0] && r[1] && r[2] && r[3] && vbmi) {
+                interleave64_vbmi(r[0], r[1], r[2], r[3], w, o);
+                x = w;
+                o += (size_t)w * 4;
+            }
             if (r[0] && r[1] && r[2] && r[3])
                 for (; x + 16 <= w; x += 16, o += 64) {
                     const __m128i r0 = _mm_loadu_si128((const __m128i *)(r[0] + x));
