@@ -105,6 +105,23 @@ void sb_dense_s8_lanes_avx512(const int8_t *row, const float *x, int32_t k16, fl
     }
     _mm512_storeu_ps(lane, acc);
 }
+
+__attribute__((target("avx512f")))
+void sb_dense_s8_lanes4_avx512(const int8_t *rows, int32_t k, const float *x, int32_t k16, float lanes[4][16]) {
+    __m512 acc[4];
+    for (int32_t i = 0; i < 4; i++) acc[i] = _mm512_setzero_ps();
+    const int8_t *next = rows + (size_t)4 * k;   // the following four rows, fetched into L2 meanwhile
+    for (int32_t j = 0; j < k16; j += 16) {
+        const __m512 xv = _mm512_loadu_ps(x + j);
+        if ((j & 63) == 0)
+            for (int32_t i = 0; i < 4; i++) _mm_prefetch((const char *)(next + (size_t)i * k + j), _MM_HINT_T1);
+        for (int32_t i = 0; i < 4; i++) {
+            const __m512 w = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(rows + (size_t)i * k + j))));
+            acc[i] = _mm512_add_ps(acc[i], _mm512_mul_ps(w, xv));
+        }
+    }
+    for (int32_t i = 0; i < 4; i++) _mm512_storeu_ps(lanes[i], acc[i]);
+}
 #else
 int32_t sb_conv_have_avx512(void) { return 0; }
 int32_t sb_conv_have_avx512bw(void) { return 0; }

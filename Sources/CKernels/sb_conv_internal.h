@@ -25,4 +25,7 @@ void sb_gather_stride2_f32_avx512(const float *in, float *out, int32_t count);
 /// lane[t] += (float)row[j + t] * x[j + t] for j = 0, 16, .. < k16 (k16 a multiple of 16), each
 /// step one fp32 multiply then one add, as sb_dense_s8_f32's portable loop.
 void sb_dense_s8_lanes_avx512(const int8_t *row, const float *x, int32_t k16, float lane[16]);
+/// The same lane sums for four consecutive rows (row stride `k`) at once, each row in its own
+/// accumulator (so each row's bits are unchanged); prefetches the next four rows into L2.
+void sb_dense_s8_lanes4_avx512(const int8_t *rows, int32_t k, const float *x, int32_t k16, float lanes[4][16]);
 #endif

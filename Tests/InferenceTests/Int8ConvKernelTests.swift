@@ -61,6 +61,39 @@ import Testing
         }
     }
 
+    /// The head's row-blocked and threaded forms change no bits: every row equals the same
+    /// function run on that row alone (the one-row path), with 1 and 2 threads.
+    @Test(arguments: cases)
+    func denseS8F32RowBlocksAndThreadsKeepEveryRowsBits(c: Case) throws {
+        var rng = SplitMix64(seed: c.seed &+ 91)
+        let m = Int32(1 + rng.next() % 70), k = Int32(1 + rng.next() % 700)
+        let w = (0..<Int(m * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
+        let x = (0..<Int(k)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 100 }
+        let scale = (0..<Int(m)).map { _ in Float(1 + rng.next() % 100) / 1000 }
+        let bias = (0..<Int(m)).map { _ in Float(Int(rng.next() % 201) - 100) / 10 }
+        let relu = Int32(c.seed % 2)
+        var single = [Float](repeating: 0, count: Int(m))
+        for r in 0..<Int(m) {
+            var one: Float = 0
+            w.withUnsafeBufferPointer { wp in
+                scale.withUnsafeBufferPointer { sp in
+                    bias.withUnsafeBufferPointer { bp in
+                        sb_dense_s8_f32(wp.baseAddress! + r * Int(k), sp.baseAddress! + r, bp.baseAddress! + r, x, &one, 1, k, relu)
+                    }
+                }
+            }
+            single[r] = one
+        }
+        var blocked = [Float](repeating: .nan, count: Int(m))
+        sb_dense_s8_f32(w, scale, bias, x, &blocked, m, k, relu)
+        #expect(blocked.map(\.bitPattern) == single.map(\.bitPattern), "m \(m) k \(k)")
+        let pool = try #require(sb_pool_create(2))
+        defer { sb_pool_destroy(pool) }
+        var threaded = [Float](repeating: .nan, count: Int(m))
+        sb_dense_s8_f32_parallel(w, scale, bias, x, &threaded, m, k, relu, pool)
+        #expect(threaded.map(\.bitPattern) == single.map(\.bitPattern), "m \(m) k \(k), 2 threads")
+    }
+
     /// Stride 1 with "same" width takes the one-copy path of the unfold.
     @Test(arguments: cases)
     func im2colU8SamePaddingMatchesReference(c: Case) {

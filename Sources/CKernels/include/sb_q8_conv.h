@@ -105,6 +105,10 @@ void sb_dense_s8_f32(const int8_t *w, const float *scale, const float *bias, con
 void sb_dense_s8_f32_ref(const int8_t *w, const float *scale, const float *bias, const float *x, float *y,
                          int32_t m, int32_t k, int32_t relu);
 
+/// sb_dense_s8_f32 with the rows split over the pool's threads (the same bits for any pool).
+void sb_dense_s8_f32_parallel(const int8_t *w, const float *scale, const float *bias, const float *x, float *y,
+                              int32_t m, int32_t k, int32_t relu, sb_pool *pool);
+
 /// Max pooling of uint8 planes in chunks of channels over the pool's threads.
 void sb_maxpool_u8_parallel(const uint8_t *src, uint8_t *dst, const sb_window *g, sb_pool *pool);
 

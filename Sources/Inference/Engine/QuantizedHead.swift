@@ -67,8 +67,8 @@ final class QuantizedHead {
     /// The bias in use (nil: none).
     var currentBias: [Float]? { bias.map { Array(UnsafeBufferPointer(start: $0, count: outFeatures)) } }
 
-    /// output[outFeatures] = act(W x + b).
-    func run(_ x: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
-        sb_dense_s8_f32(weights, scale, bias, x, output, Int32(outFeatures), Int32(inFeatures), relu ? 1 : 0)
+    /// output[outFeatures] = act(W x + b), the rows split over `pool`'s threads (nil: this one).
+    func run(_ x: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, pool: OpaquePointer? = nil) {
+        sb_dense_s8_f32_parallel(weights, scale, bias, x, output, Int32(outFeatures), Int32(inFeatures), relu ? 1 : 0, pool)
     }
 }

@@ -466,7 +466,7 @@ public final class QuantizedNetwork {
             sb_pad_u8(bytes(input), bytes(output), Int32(shape.channels), Int32(shape.height), Int32(shape.width),
                       Int32(pads[0]), Int32(pads[1]), Int32(pads[2]), Int32(pads[3]), q.quantize(value))
         case .dense(let dense) where heads[index] != nil:
-            heads[index]!.run(floats(dense.input), floats(dense.output))
+            heads[index]!.run(floats(dense.input), floats(dense.output), pool: pool)
         case .dense(let dense):
             let out = floats(dense.output)
             BLAS.gemv(m: dense.outFeatures, n: dense.inFeatures, a: parameters + dense.weights.offset, x: floats(dense.input), y: out)
