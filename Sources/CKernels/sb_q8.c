@@ -324,7 +324,15 @@ static int32_t check_operand(const void *packed_a, const b_source *src, int32_t 
 static void pack_panels(const sb_q8_format *f, const packed_header *h, const b_source *src,
                         int32_t b_zero_point, int32_t nb, int32_t ncur, size_t panel, char *dst) {
     const int32_t panels = (ncur + f->nr - 1) / f->nr;
-    for (int32_t p = 0; p < panels; p++) {
+    int32_t p = 0;
+#if defined(__x86_64__)
+    // A uint8 matrix into 32-column byte panels: two full panels at a time where the CPU has VBMI.
+    if (src->b != NULL && f->b_mode == SB_Q8_B_U8 && f->kg == 4 && f->nr == 32 && sb_q8_have_vbmi())
+        for (; (p + 2) * f->nr <= ncur; p += 2)
+            sb_q8_pack_two_panels_vbmi(src->b, src->ldb, h->k, h->kp, nb + p * f->nr, (uint8_t *)dst + (size_t)p * panel,
+                                       (uint8_t *)dst + (size_t)(p + 1) * panel);
+#endif
+    for (; p < panels; p++) {
         int32_t cols = ncur - p * f->nr < f->nr ? ncur - p * f->nr : f->nr;
 #if defined(__x86_64__)
         if (src->b == NULL && src->c4) {

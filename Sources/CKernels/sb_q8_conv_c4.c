@@ -39,12 +39,10 @@ void sb_q8_reorder_c4(const int8_t *w, int32_t m, const sb_window *g, int8_t *ds
 }
 
 #if defined(__x86_64__)
-/// `count` pixels of four channel rows into c4 order: out[4 j + i] = r[i][j], 64 pixels a step
-/// (the last one masked). Two-source byte permutes interleave rows 0/1 and 2/3, then word
-/// permutes interleave the pairs.
-__attribute__((target("avx512f,avx512bw,avx512vbmi")))
-static void interleave64_vbmi(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
-                              int32_t count, uint8_t *o) {
+/// Permute indices of the 4-row interleave: bytes j of rows a/b paired (low and high 32 pixels),
+/// then words j of the two pairs (low and high 16 of each 32).
+__attribute__((target("avx512f,avx512bw")))
+static void interleave_indices(__m512i *bl, __m512i *bh, __m512i *wl, __m512i *wh) {
     _Alignas(64) uint8_t byte_lo[64], byte_hi[64];
     _Alignas(64) uint16_t word_lo[32], word_hi[32];
     for (int32_t j = 0; j < 32; j++) {
@@ -55,8 +53,18 @@ static void interleave64_vbmi(const uint8_t *r0, const uint8_t *r1, const uint8_
         word_lo[2 * j] = (uint16_t)j; word_lo[2 * j + 1] = (uint16_t)(32 + j);
         word_hi[2 * j] = (uint16_t)(16 + j); word_hi[2 * j + 1] = (uint16_t)(48 + j);
     }
-    const __m512i bl = _mm512_load_si512(byte_lo), bh = _mm512_load_si512(byte_hi);
-    const __m512i wl = _mm512_load_si512(word_lo), wh = _mm512_load_si512(word_hi);
+    *bl = _mm512_load_si512(byte_lo); *bh = _mm512_load_si512(byte_hi);
+    *wl = _mm512_load_si512(word_lo); *wh = _mm512_load_si512(word_hi);
+}
+
+/// `count` pixels of four channel rows into c4 order: out[4 j + i] = r[i][j], 64 pixels a step
+/// (the last one masked). Two-source byte permutes interleave rows 0/1 and 2/3, then word
+/// permutes interleave the pairs.
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+static void interleave64_vbmi(const uint8_t *r0, const uint8_t *r1, const uint8_t *r2, const uint8_t *r3,
+                              int32_t count, uint8_t *o) {
+    __m512i bl, bh, wl, wh;
+    interleave_indices(&bl, &bh, &wl, &wh);
     for (int32_t x = 0; x < count; x += 64, o += 256) {
         // The last block of a row: masked loads, and only 4 * (count - x) bytes stored.
         const int32_t n = count - x < 64 ? count - x : 64;
@@ -76,7 +84,7 @@ static void interleave64_vbmi(const uint8_t *r0, const uint8_t *r1, const uint8_
     }
 }
 
-static int32_t have_vbmi(void) {
+int32_t sb_q8_have_vbmi(void) {
     static int32_t cached = -1;
     if (cached < 0) {
         __builtin_cpu_init();
@@ -84,6 +92,27 @@ static int32_t have_vbmi(void) {
                  __builtin_cpu_supports("avx512vbmi");
     }
     return cached;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi")))
+void sb_q8_pack_two_panels_vbmi(const uint8_t *b, int32_t ldb, int32_t k, int32_t kp, int32_t n,
+                                uint8_t *dst0, uint8_t *dst1) {
+    __m512i bl, bh, wl, wh;
+    interleave_indices(&bl, &bh, &wl, &wh);
+    const __m512i zero = _mm512_setzero_si512();
+    for (int32_t g = 0; g < kp; g += 4, dst0 += 128, dst1 += 128) {
+        const uint8_t *r = b + (size_t)g * ldb + n;
+        const __m512i a = g + 0 < k ? _mm512_loadu_si512(r) : zero;
+        const __m512i bb = g + 1 < k ? _mm512_loadu_si512(r + ldb) : zero;
+        const __m512i c = g + 2 < k ? _mm512_loadu_si512(r + 2 * (size_t)ldb) : zero;
+        const __m512i d = g + 3 < k ? _mm512_loadu_si512(r + 3 * (size_t)ldb) : zero;
+        const __m512i ab0 = _mm512_permutex2var_epi8(a, bl, bb), ab1 = _mm512_permutex2var_epi8(a, bh, bb);
+        const __m512i cd0 = _mm512_permutex2var_epi8(c, bl, d), cd1 = _mm512_permutex2var_epi8(c, bh, d);
+        _mm512_storeu_si512(dst0, _mm512_permutex2var_epi16(ab0, wl, cd0));
+        _mm512_storeu_si512(dst0 + 64, _mm512_permutex2var_epi16(ab0, wh, cd0));
+        _mm512_storeu_si512(dst1, _mm512_permutex2var_epi16(ab1, wl, cd1));
+        _mm512_storeu_si512(dst1 + 64, _mm512_permutex2var_epi16(ab1, wh, cd1));
+    }
 }
 #endif
 
@@ -93,7 +122,7 @@ void sb_u8_to_c4(const uint8_t *src, const sb_window *g, uint8_t zero_point, int
     const size_t plane = (size_t)h * w, out_plane = (size_t)ph * pw * 4;
     uint8_t fill[4] = { zero_point, zero_point, zero_point, zero_point };
 #if defined(__x86_64__)
-    const int32_t vbmi = have_vbmi();
+    const int32_t vbmi = sb_q8_have_vbmi();
 #endif
     for (int32_t c4 = c4_0; c4 < c4_1; c4++) {
         uint8_t *out = dst + (size_t)c4 * out_plane;

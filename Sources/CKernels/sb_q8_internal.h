@@ -60,6 +60,13 @@ void sb_q8_store_tile_avx512(const int32_t *tile, int32_t nr, const int32_t *row
 /// (lanes past cols hold unspecified bytes). Needs AVX-512 F/BW/VL and BMI2.
 void sb_q8_pack_conv_panel_avx512(const uint8_t *input, const sb_window *g, int32_t k, int32_t kp,
                                   uint8_t pad_value, int32_t n, int32_t cols, int32_t nr, uint8_t *dst);
+/// 1 when the CPU has AVX-512 F/BW/VBMI (checked once).
+int32_t sb_q8_have_vbmi(void);
+/// Packs columns [n, n + 64) of the uint8 matrix b [k x ldb] as two full 32-column panels in the
+/// byte form [kp/4][32][4] (k past `k` zero), `dst0` the first, `dst1` the second: the same bytes
+/// as pack_panel (sb_q8.c), 64 columns of four rows per step. Needs sb_q8_have_vbmi().
+void sb_q8_pack_two_panels_vbmi(const uint8_t *b, int32_t ldb, int32_t k, int32_t kp, int32_t n,
+                                uint8_t *dst0, uint8_t *dst1);
 /// Packs panel columns [n, n + cols) of a window (stride 1 or 2) from padded c4 planes
 /// (sb_u8_to_c4) in the byte form [kp/4][nr][4] for weights in c4 K order (sb_q8_reorder_c4);
 /// lanes past cols hold unspecified bytes. Needs AVX-512 F/BW/VL and BMI2.
