@@ -84,14 +84,16 @@ static void interleave64_vbmi(const uint8_t *r0, const uint8_t *r1, const uint8_
     }
 }
 
+static _Atomic int32_t vbmi_allowed = 1;
+
 int32_t sb_q8_have_vbmi(void) {
-    static int32_t cached = -1;
+    static _Atomic int32_t cached = -1;
     if (cached < 0) {
         __builtin_cpu_init();
         cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                  __builtin_cpu_supports("avx512vbmi");
     }
-    return cached;
+    return cached && vbmi_allowed;
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vbmi")))
@@ -264,3 +266,11 @@ void sb_q8_pack_conv_panel_c4_avx512(const uint8_t *input, const sb_window *g, i
     }
 }
 #endif
+
+void sb_q8_allow_vbmi(int32_t allowed) {
+#if defined(__x86_64__)
+    vbmi_allowed = allowed != 0;
+#else
+    (void)allowed;
+#endif
+}

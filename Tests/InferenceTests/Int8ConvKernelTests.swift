@@ -256,6 +256,41 @@ import Testing
         if sb_q8_kernel_available(Int32(SB_Q8_KERNEL_AVX512VNNI.rawValue)) != 0 { #expect(tested > 0) }
     }
 
+    /// With VBMI turned off the packers take the paths of AVX-512 CPUs without it (the SSE byte
+    /// interleave of 1x1 panels and c4 copies): the same results as the reference twins, on c4
+    /// windows and on 1x1 convolutions (whose B is the input matrix).
+    @Test(arguments: (1...8).map { Case(seed: UInt64($0)) })
+    func packersWithoutVBMIMatchReferenceTwins(c: Case) throws {
+        sb_q8_allow_vbmi(0)
+        defer { sb_q8_allow_vbmi(1) }
+        var rng = SplitMix64(seed: c.seed &+ 700)
+        var w = sb_window()
+        w.channels = Int32(1 + rng.next() % 40)
+        w.k_h = 3; w.k_w = 3; w.stride_h = Int32(1 + rng.next() % 2); w.stride_w = w.stride_h
+        w.in_h = Int32(3 + rng.next() % 20); w.in_w = Int32(12 + rng.next() % 80)
+        w.pad_top = 1; w.pad_bottom = 1; w.pad_left = 1; w.pad_right = 1
+        w.out_h = (w.in_h + 2 - 3) / w.stride_h + 1
+        w.out_w = (w.in_w + 2 - 3) / w.stride_w + 1
+        let conv = RandomConv(window: w, &rng)
+        let kc = sb_q8_c4_reduction(&w)
+        var reordered = [Int8](repeating: 0, count: Int(conv.m * kc))
+        sb_q8_reorder_c4(conv.weights, conv.m, &w, &reordered)
+        for kernel in Int8KernelTests.availableKernels where sb_q8_conv_c4_supported(kernel, &w) != 0 {
+            conv.check(kernel: kernel, packedWeights: reordered, reduction: kc, unfold: true, c4: true,
+                       scratchBytes: sb_q8_c4_input_bytes(&w), &rng)
+        }
+        var pointwise = sb_window()
+        pointwise.channels = Int32(1 + rng.next() % 90)
+        pointwise.in_h = Int32(1 + rng.next() % 12); pointwise.in_w = Int32(8 + rng.next() % 60)
+        pointwise.k_h = 1; pointwise.k_w = 1; pointwise.stride_h = 1; pointwise.stride_w = 1
+        pointwise.out_h = pointwise.in_h; pointwise.out_w = pointwise.in_w
+        let direct = RandomConv(window: pointwise, &rng)
+        for kernel in Int8KernelTests.availableKernels {
+            direct.check(kernel: kernel, packedWeights: direct.weights, reduction: direct.k, unfold: false, c4: false,
+                         scratchBytes: 64, &rng)
+        }
+    }
+
     /// The c4 packer keeps a table of at most 64 taps: a 9x9 window (81 taps) is refused, so it
     /// takes the plain unfold instead; 8x8 (64 taps) is accepted where the variant packs c4 panels.
     @Test func c4PathRefusesWindowsOfMoreThan64Taps() {

@@ -109,6 +109,10 @@ void sb_dense_s8_f32_ref(const int8_t *w, const float *scale, const float *bias,
 void sb_dense_s8_f32_parallel(const int8_t *w, const float *scale, const float *bias, const float *x, float *y,
                               int32_t m, int32_t k, int32_t relu, sb_pool *pool);
 
+/// Testing: 0 makes the packers take their pre-VBMI paths (as on AVX-512 CPUs without VBMI), 1
+/// (the default) lets them use VBMI where the CPU has it. Either way the bytes are the same.
+void sb_q8_allow_vbmi(int32_t allowed);
+
 /// Max pooling of uint8 planes in chunks of channels over the pool's threads.
 void sb_maxpool_u8_parallel(const uint8_t *src, uint8_t *dst, const sb_window *g, sb_pool *pool);
 
