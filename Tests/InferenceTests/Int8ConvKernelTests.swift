@@ -41,16 +41,23 @@ import Testing
         #expect(fast == slow, "window \(w)")
     }
 
-    /// The int8-weight dense layer (the classifier head) against its in-order reference: fp32,
-    /// within 1e-5 of the row's sum of |w * x| (the lanes only reorder the additions).
-    @Test(arguments: cases)
-    func denseS8F32MatchesReference(c: Case) {
-        var rng = SplitMix64(seed: c.seed &+ 90)
-        let m = Int32(1 + rng.next() % 40), k = Int32(1 + rng.next() % 300)
+    /// A seeded random int8 dense layer: m x k weights, the fp32 input, row scales and biases.
+    static func randomDense(seed: UInt64, maxRows: UInt64, maxColumns: UInt64)
+        -> (m: Int32, k: Int32, w: [Int8], x: [Float], scale: [Float], bias: [Float]) {
+        var rng = SplitMix64(seed: seed)
+        let m = Int32(1 + rng.next() % maxRows), k = Int32(1 + rng.next() % maxColumns)
         let w = (0..<Int(m * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
         let x = (0..<Int(k)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 100 }
         let scale = (0..<Int(m)).map { _ in Float(1 + rng.next() % 100) / 1000 }
         let bias = (0..<Int(m)).map { _ in Float(Int(rng.next() % 201) - 100) / 10 }
+        return (m, k, w, x, scale, bias)
+    }
+
+    /// The int8-weight dense layer (the classifier head) against its in-order reference: fp32,
+    /// within 1e-5 of the row's sum of |w * x| (the lanes only reorder the additions).
+    @Test(arguments: cases)
+    func denseS8F32MatchesReference(c: Case) {
+        let (m, k, w, x, scale, bias) = Self.randomDense(seed: c.seed &+ 90, maxRows: 40, maxColumns: 300)
         let relu = Int32(c.seed % 2)
         var fast = [Float](repeating: 0, count: Int(m)), slow = fast
         sb_dense_s8_f32(w, scale, bias, x, &fast, m, k, relu)
@@ -65,12 +72,7 @@ import Testing
     /// function run on that row alone (the one-row path), with 1 and 2 threads.
     @Test(arguments: cases)
     func denseS8F32RowBlocksAndThreadsKeepEveryRowsBits(c: Case) throws {
-        var rng = SplitMix64(seed: c.seed &+ 91)
-        let m = Int32(1 + rng.next() % 70), k = Int32(1 + rng.next() % 700)
-        let w = (0..<Int(m * k)).map { _ in Int8(truncatingIfNeeded: rng.next()) }
-        let x = (0..<Int(k)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 100 }
-        let scale = (0..<Int(m)).map { _ in Float(1 + rng.next() % 100) / 1000 }
-        let bias = (0..<Int(m)).map { _ in Float(Int(rng.next() % 201) - 100) / 10 }
+        let (m, k, w, x, scale, bias) = Self.randomDense(seed: c.seed &+ 91, maxRows: 70, maxColumns: 700)
         let relu = Int32(c.seed % 2)
         var single = [Float](repeating: 0, count: Int(m))
         for r in 0..<Int(m) {
