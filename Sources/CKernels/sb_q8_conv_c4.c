@@ -39,20 +39,32 @@ void sb_q8_reorder_c4(const int8_t *w, int32_t m, const sb_window *g, int8_t *ds
 }
 
 #if defined(__x86_64__)
-/// Permute indices of the 4-row interleave: bytes j of rows a/b paired (low and high 32 pixels),
-/// then words j of the two pairs (low and high 16 of each 32).
+/// Permute indices of the 4-row interleave, constant (built once, not per call): bytes j of rows
+/// a/b paired (byte_lo: pixels 0-31, byte_hi: 32-63: byte 2j is j of a, 2j + 1 is j of b, a's
+/// index +64 selecting b), then words j of the two pairs (word_lo: 0-15, word_hi: 16-31).
+static _Alignas(64) const uint8_t byte_lo[64] = {
+    0, 64, 1, 65, 2, 66, 3, 67, 4, 68, 5, 69, 6, 70, 7, 71,
+    8, 72, 9, 73, 10, 74, 11, 75, 12, 76, 13, 77, 14, 78, 15, 79,
+    16, 80, 17, 81, 18, 82, 19, 83, 20, 84, 21, 85, 22, 86, 23, 87,
+    24, 88, 25, 89, 26, 90, 27, 91, 28, 92, 29, 93, 30, 94, 31, 95
+};
+static _Alignas(64) const uint8_t byte_hi[64] = {
+    32, 96, 33, 97, 34, 98, 35, 99, 36, 100, 37, 101, 38, 102, 39, 103,
+    40, 104, 41, 105, 42, 106, 43, 107, 44, 108, 45, 109, 46, 110, 47, 111,
+    48, 112, 49, 113, 50, 114, 51, 115, 52, 116, 53, 117, 54, 118, 55, 119,
+    56, 120, 57, 121, 58, 122, 59, 123, 60, 124, 61, 125, 62, 126, 63, 127
+};
+static _Alignas(64) const uint16_t word_lo[32] = {
+    0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
+    8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47
+};
+static _Alignas(64) const uint16_t word_hi[32] = {
+    16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
+    24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63
+};
+
 __attribute__((target("avx512f,avx512bw")))
-static void interleave_indices(__m512i *bl, __m512i *bh, __m512i *wl, __m512i *wh) {
-    _Alignas(64) uint8_t byte_lo[64], byte_hi[64];
-    _Alignas(64) uint16_t word_lo[32], word_hi[32];
-    for (int32_t j = 0; j < 32; j++) {
-        byte_lo[2 * j] = (uint8_t)j; byte_lo[2 * j + 1] = (uint8_t)(64 + j);
-        byte_hi[2 * j] = (uint8_t)(32 + j); byte_hi[2 * j + 1] = (uint8_t)(96 + j);
-    }
-    for (int32_t j = 0; j < 16; j++) {
-        word_lo[2 * j] = (uint16_t)j; word_lo[2 * j + 1] = (uint16_t)(32 + j);
-        word_hi[2 * j] = (uint16_t)(16 + j); word_hi[2 * j + 1] = (uint16_t)(48 + j);
-    }
+static inline void interleave_indices(__m512i *bl, __m512i *bh, __m512i *wl, __m512i *wh) {
     *bl = _mm512_load_si512(byte_lo); *bh = _mm512_load_si512(byte_hi);
     *wl = _mm512_load_si512(word_lo); *wh = _mm512_load_si512(word_hi);
 }
@@ -251,7 +263,8 @@ void sb_q8_pack_conv_panel_c4_avx512(const uint8_t *input, const sb_window *g, i
         for (int32_t q = 0; q < quarters; q++) {
             if (sw == 1) {
                 __m512i v = _mm512_setzero_si512();
-                for (int32_t i = 0; i < q_count[q]; i++) v = _mm512_mask_loadu_epi32(v, q_mask[q][i][0], at + q_base[q][i]);
+                for (int32_t i = 0; i < q_count[q]; i++)
+                    v = _mm512_mask_loadu_epi32(v, q_mask[q][i][0], at + q_base[q][i]);
                 _mm512_storeu_si512(dst + 64 * q, v);
             } else {
                 __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
