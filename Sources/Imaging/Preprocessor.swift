@@ -28,6 +28,10 @@ public struct Preprocessor: Sendable {
         self.table = table
     }
 
+    /// The normalised value of every byte, per output channel: `levels[c][byte]` (what an
+    /// engine needs to run its first layer on the image's bytes).
+    public var levels: [[Float]] { (0..<3).map { Array(table[$0 * 256..<($0 + 1) * 256]) } }
+
     /// Width of the tensor (W in NCHW).
     public var outputWidth: Int { resize.outputSize.width }
     /// Height of the tensor (H in NCHW).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Imaging
 import Inference
 import SmartBinApp
 
@@ -36,12 +37,15 @@ struct Bench: ParsableCommand {
     func run() throws {
         let loaded: LoadedModel
         do { loaded = try LoadedModel(path: model, threads: threads, precision: precision?.rawValue) } catch { throw fail("\(error)") }
-        // A fixed pseudo-random input (the values do not change the work done).
+        // A fixed pseudo-random frame, preprocessed as the bin does (an int8 engine's first layer
+        // runs on the image's bytes only when the input is such an image).
         var state: UInt64 = 0x9E3779B97F4A7C15
-        let input = (0..<loaded.inputShape.count).map { _ -> Float in
+        let side = 256
+        let pixels = (0..<side * side * 3).map { _ -> UInt8 in
             state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: state >> 11) % 2000) / 1000 - 1
+            return UInt8(truncatingIfNeeded: state >> 56)
         }
+        let input = loaded.preprocessor.tensor(from: RGBImage(width: side, height: side, pixels: pixels))
         var times: [Double] = []
         do {
             for _ in 0..<warmup { _ = try loaded.run(tensor: input) }

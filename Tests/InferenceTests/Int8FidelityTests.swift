@@ -55,6 +55,9 @@ import Testing
         let heldOut = stride(from: 1, to: all.count, by: 2).map { all[$0] }
         let int8 = try Int8Calibration.quantize(network: network, inputs: calibration)
         let engine = try network.int8Network(int8)
+        // As the bin runs it: the first layer on the image's bytes where the CPU takes it.
+        let pre = Preprocessor(preset: preset, resize: .shorterSideThenCenterCrop(shorter: 256, crop: 224))
+        let stems = try engine.useImageLevels(pre.levels)
         var cosines: [Double] = [], agree = 0
         for x in heldOut {
             let a = try Int8Calibration.logits(network, x), b = try Int8Calibration.logits(engine, x)
@@ -62,7 +65,8 @@ import Testing
             if Int8Calibration.argmax(a) == Int8Calibration.argmax(b) { agree += 1 }
         }
         let mean = cosines.reduce(0, +) / Double(cosines.count)
-        print("FIDELITY \(model) ranges \(int8.quantization.calibration.method): held-out \(heldOut.count) photos, cosine min \(cosines.min()!) median \(Int8Calibration.median(cosines)) mean \(mean), top-1 agreement \(Double(agree) / Double(heldOut.count))")
+        if stems > 0 { #expect(engine.imagePasses == (int16: heldOut.count, fp32: 0), "every photo's first layer ran on its bytes") }
+        print("FIDELITY \(model) (\(stems) int16 stem) ranges \(int8.quantization.calibration.method): held-out \(heldOut.count) photos, cosine min \(cosines.min()!) median \(Int8Calibration.median(cosines)) mean \(mean), top-1 agreement \(Double(agree) / Double(heldOut.count))")
         for c in int8.quantization.calibration.candidates {
             print("FIDELITY \(model) candidate \(c.method) (calibration photos): min \(c.minCosine) median \(c.medianCosine ?? .nan) mean \(c.meanCosine) top1 \(c.top1Agreement)")
         }

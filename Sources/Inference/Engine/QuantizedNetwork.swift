@@ -52,15 +52,15 @@ public final class QuantizedNetwork {
     /// Dense layers (the classifier head) with int8 weights, by layer index.
     var heads: [Int: QuantizedHead] = [:]
     private var fp32Plans: [sb_conv_plan]
-    /// With `SMARTBIN_S16=1`, fp32-input convs (the stem) run in int16 where the CPU has vpdpwssd
-    /// (`sb_s16_conv_u8`), by layer index; their packed weights and scales live in `s16Storage`,
-    /// the image codes in `s16Planes`. Not the default: its 12-bit codes flip ~0.1 % of the stem's
-    /// output codes by one step, which moves the worst photo's cosine (README, int8 section) and
-    /// the end-to-end match with the fp32-stem QDQ export.
-    private var s16Plans: [Int: sb_s16_conv_plan] = [:]
-    private var s16Storage: [UnsafeMutableRawPointer] = []
+    /// First-layer convs run on the image's bytes in int16 (`sb_s16_conv_u8`), by layer index,
+    /// once `useImageLevels` has told the engine which fp32 value each byte takes; the bytes go
+    /// into `s16Planes`. An input off those levels runs the layer's fp32 plan instead.
+    private var s16Plans: [Int: OpaquePointer] = [:]
     private var s16Planes: UnsafeMutablePointer<Int16>?
-    static let useS16 = ProcessInfo.processInfo.environment["SMARTBIN_S16"] == "1"
+    /// Forward passes whose first layer took the int16 path, and those that fell back to fp32.
+    public private(set) var imagePasses = (int16: 0, fp32: 0)
+    /// `SMARTBIN_S16=0` keeps first layers in fp32 whatever `useImageLevels` is told (to compare).
+    static let useS16 = ProcessInfo.processInfo.environment["SMARTBIN_S16"] != "0"
     var planIndex: [Int]
     private var pool: OpaquePointer?
     public private(set) var threads: Int = 1
@@ -182,7 +182,7 @@ public final class QuantizedNetwork {
         var q8: [sb_q8_conv_plan] = []
         var f32: [sb_conv_plan] = []
         var index = [Int](repeating: -1, count: plan.layers.count)
-        var scratchNeeded = 64, bandNeeded = 16, planesNeeded = 0
+        var scratchNeeded = 64, bandNeeded = 16
         var constantCursor = 0
         for (layerIndex, layer) in plan.layers.enumerated() {
             guard case .conv(let conv) = layer else { continue }
@@ -251,23 +251,6 @@ public final class QuantizedNetwork {
                 if unfold && !inPair && c4 == nil && sb_q8_conv_implicit(kernel, &window) == 0 {
                     scratchNeeded = max(scratchNeeded, conv.reduction * conv.outputPlane)
                 }
-            } else if Self.useS16, conv.residual == nil,
-                      sb_s16_conv_supported([conv.window], Int32(conv.outChannels), 1) != 0 {
-                let m = conv.outChannels, taps = conv.reduction
-                var window = conv.window
-                let count = sb_s16_packed_count(&window, Int32(m))
-                let weightBytes = (count * 2 + 63) / 64 * 64
-                let storage = UnsafeMutableRawPointer.allocate(byteCount: weightBytes + m * 4, alignment: 64)
-                s16Storage.append(storage)
-                let packedCodes = storage.bindMemory(to: Int16.self, capacity: count)
-                let scales = (storage + weightBytes).bindMemory(to: Float.self, capacity: m)
-                var codes = [Int16](repeating: 0, count: m * taps)
-                sb_s16_quantize_weights(parameters + conv.weights.offset, Int32(m), Int32(taps), &codes, scales)
-                sb_s16_pack_weights(codes, &window, Int32(m), packedCodes)
-                s16Plans[layerIndex] = sb_s16_conv_plan(window: conv.window, out_channels: Int32(m), relu: conv.relu ? 1 : 0,
-                                                        weights: UnsafePointer(packedCodes), weight_scale: UnsafePointer(scales),
-                                                        bias: parameters + conv.bias.offset)
-                planesNeeded = max(planesNeeded, sb_s16_planes_bytes(&window))
             } else {
                 index[layerIndex] = f32.count
                 var p = sb_conv_plan(window: conv.window, out_channels: Int32(conv.outChannels), unfold: unfold ? 1 : 0,
@@ -296,10 +279,6 @@ public final class QuantizedNetwork {
         scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
         bandFloats = (bandNeeded + 15) / 16 * 16
         bandScratch = Network.allocate(bandFloats)
-        if planesNeeded > 0 {
-            s16Planes = UnsafeMutableRawPointer.allocate(byteCount: planesNeeded, alignment: 64)
-                .bindMemory(to: Int16.self, capacity: planesNeeded / 2)
-        }
         BLASRuntime.threads = 1
     }
 
@@ -312,8 +291,47 @@ public final class QuantizedNetwork {
         scratch.deallocate()
         free(bandScratch)
         workspaces.deallocate()
-        for storage in s16Storage { storage.deallocate() }
+        for plan in s16Plans.values { sb_s16_conv_destroy(plan) }
         s16Planes?.deallocate()
+    }
+
+    /// Declares the images this engine is fed: channel `c` of every input value is
+    /// `levels[c][byte]` for some byte (the preprocessing's lookup table, 256 values per channel).
+    /// Convolutions that read the input in fp32 then run on the bytes in int16 where the CPU has
+    /// AVX-512 VNNI (`sb_s16_conv.h`: the image exact, the weights rounded to 15 bits); an input
+    /// with any value off those levels still runs them in fp32. Returns how many layers changed.
+    /// Levels that are not evenly spaced (as no affine preprocessing makes) change none, and so
+    /// does `SMARTBIN_S16=0`.
+    @discardableResult
+    public func useImageLevels(_ levels: [[Float]]) throws(InferenceError) -> Int {
+        guard levels.allSatisfy({ $0.count == 256 }) else {
+            throw InferenceError(.invalidGraph, "image levels: \(levels.map(\.count)) values per channel, need 256")
+        }
+        for p in s16Plans.values { sb_s16_conv_destroy(p) }
+        s16Plans = [:]
+        guard Self.useS16 else {
+            s16Planes?.deallocate()
+            s16Planes = nil
+            return 0
+        }
+        var planesNeeded = 0
+        let table = levels.flatMap { $0 }
+        for (index, layer) in plan.layers.enumerated() {
+            guard case .conv(let conv) = layer, conv.input == plan.input, conv.residual == nil,
+                  quantization.activations[conv.input] == nil, !deferred.contains(index), pairOf[index] == nil,
+                  let out = quantization.activations[conv.output], Int(conv.window.channels) == levels.count else { continue }
+            var window = conv.window
+            guard sb_s16_conv_supported(&window, Int32(conv.outChannels), 1) != 0,
+                  let made = sb_s16_conv_create(&window, Int32(conv.outChannels), parameters + conv.weights.offset,
+                                                parameters + conv.bias.offset, table, out.scale, out.zeroPoint,
+                                                conv.relu ? 1 : 0) else { continue }
+            s16Plans[index] = made
+            planesNeeded = max(planesNeeded, sb_s16_planes_bytes(&window))
+        }
+        s16Planes?.deallocate()
+        s16Planes = planesNeeded > 0 ? UnsafeMutableRawPointer.allocate(byteCount: planesNeeded, alignment: 64)
+            .bindMemory(to: Int16.self, capacity: planesNeeded / 2) : nil
+        return s16Plans.count
     }
 
     /// Sets the number of threads for later forward passes (one GEMM workspace each).
@@ -443,10 +461,11 @@ public final class QuantizedNetwork {
                 guard rc == Int32(SB_Q8_OK) else {
                     throw InferenceError(.invalidGraph, "layer \(index): int8 convolution failed (error \(rc))")
                 }
-            } else if var s16 = s16Plans[index], let planes = s16Planes {
-                let q = quantization.activations[conv.output]!
-                sb_s16_conv_u8(&s16, floats(conv.input), planes, bytes(conv.output), q.scale, q.zeroPoint, pool)
+            } else if let s16 = s16Plans[index], let planes = s16Planes,
+                      sb_s16_conv_u8(s16, floats(conv.input), planes, bytes(conv.output), pool) != 0 {
+                imagePasses.int16 += 1
             } else {
+                if s16Plans[index] != nil { imagePasses.fp32 += 1 }
                 let q = quantization.activations[conv.output]!
                 fp32Plans.withUnsafeBufferPointer { plans in
                     sb_conv2d_f32_u8(plans.baseAddress! + planIndex[index], floats(conv.input), bytes(conv.output),

@@ -76,6 +76,8 @@ public final class LoadedModel: @unchecked Sendable {
             fitted = resize
         }
         preprocessor = Preprocessor(preset: chosen, resize: fitted)
+        // The int8 engine's first layer then runs on the frame's bytes (exact) in int16.
+        if case .int8(let engine) = network { try engine.useImageLevels(preprocessor.levels) }
         let sha = try SHA256.hex(ofFile: path)
         info = ModelInfo(name: ((path as NSString).lastPathComponent as NSString).deletingPathExtension, sha256: sha, precision: network.precision)
         self.path = path
