@@ -57,6 +57,8 @@ public final class QuantizedNetwork {
     /// into `s16Planes`. An input off those levels runs the layer's fp32 plan instead.
     private var s16Plans: [Int: OpaquePointer] = [:]
     private var s16Planes: UnsafeMutablePointer<Int16>?
+    /// The caller's input during `forward(input:output:)`, read in place of the arena's copy.
+    private var callerInput: UnsafePointer<Float>?
     /// Forward passes whose first layer took the int16 path, and those that fell back to fp32.
     public private(set) var imagePasses = (int16: 0, fp32: 0)
     /// `SMARTBIN_S16=0` keeps first layers in fp32 whatever `useImageLevels` is told (to compare).
@@ -352,7 +354,8 @@ public final class QuantizedNetwork {
         id == plan.input ? inputQ : (arena + offsets[id]).assumingMemoryBound(to: UInt8.self)
     }
     @inline(__always) func floats(_ id: Int) -> UnsafeMutablePointer<Float> {
-        (arena + offsets[id]).assumingMemoryBound(to: Float.self)
+        if id == plan.input, let callerInput { return UnsafeMutablePointer(mutating: callerInput) }
+        return (arena + offsets[id]).assumingMemoryBound(to: Float.self)
     }
 
     /// Runs one image: `input` is `inputShape.count` preprocessed floats (NCHW); `output`
@@ -364,7 +367,9 @@ public final class QuantizedNetwork {
         guard output.count >= outputCount else {
             throw InferenceError(.badInput, "output buffer holds \(output.count) values; the model produces \(outputCount)")
         }
-        floats(plan.input).update(from: input.baseAddress!, count: input.count)
+        // The layers read the caller's input in place (no layer writes its input).
+        callerInput = input.baseAddress!
+        defer { callerInput = nil }
         if let q = quantization.activations[plan.input] {
             sb_quantize_u8(floats(plan.input), inputQ, input.count, q.scale, q.zeroPoint, 0)
         }
@@ -418,13 +423,13 @@ public final class QuantizedNetwork {
         guard input.count == plan.inputShape.count else {
             throw InferenceError(.badInput, "input has \(input.count) values; the model takes \(plan.inputShape.count)")
         }
-        let start0 = DispatchTime.now().uptimeNanoseconds
+        let names = layerDescriptions
         input.withUnsafeBufferPointer { floats(plan.input).update(from: $0.baseAddress!, count: $0.count) }
+        let start0 = DispatchTime.now().uptimeNanoseconds
         if let q = quantization.activations[plan.input] {
             sb_quantize_u8(floats(plan.input), inputQ, input.count, q.scale, q.zeroPoint, 0)
         }
         var timings: [Network.LayerTiming] = []
-        let names = layerDescriptions
         var last = start0
         for (index, layer) in plan.layers.enumerated() {
             try run(index)
