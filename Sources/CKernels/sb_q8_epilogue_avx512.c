@@ -15,6 +15,43 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+/// The common case, a uint8 output with zero point 0 (every ReLU output) and a full panel of 32
+/// columns, without masks: the clamp to [qlo, qhi] = [0, 255] is min(qhi, v) in float (a NaN
+/// stays NaN there, converts to INT_MIN and ends as 0, as max(NaN, qlo) does above) and the
+/// saturation of the packs from int32 to uint8 (rounding is monotonic and keeps 0), so the bytes
+/// are those of the general path. A bias of NULL adds +0.0, which changes no rounded value.
+__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline))
+static inline void store_u8_zp0_panel(const int32_t *tile, int32_t nr, const int32_t *rowsum, int32_t corr,
+                                      int32_t m_tile, int32_t r0, int32_t r1, int32_t n, const sb_q8_epilogue *ep,
+                                      uint8_t *c, int32_t ldc, float qhi_f, const int with_residual) {
+    const __m512 qhi = _mm512_set1_ps(qhi_f), rs = _mm512_set1_ps(ep->residual_scale);
+    const __m512i rz = _mm512_set1_epi32(ep->residual_zp);
+    // After the packs, 128-bit lane L holds q0's columns 4L..4L+3 in dword 4L and q1's in
+    // dword 4L + 1: this order puts the 32 bytes in column order.
+    const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+    for (int32_t r = r0; r < r1; r++) {
+        const int32_t m = m_tile + r;
+        const int32_t *t = tile + (size_t)r * nr;
+        const __m512i add = _mm512_set1_epi32(corr * rowsum[r]);
+        const __m512 s = _mm512_set1_ps(ep->scale[m]);
+        const __m512 bias = _mm512_set1_ps(ep->bias ? ep->bias[m] : 0.0f);
+        __m512 v0 = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_loadu_si512(t), add)), s), bias);
+        __m512 v1 = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_loadu_si512(t + 16), add)), s), bias);
+        if (with_residual) {
+            const uint8_t *res = ep->residual + (size_t)m * ep->ld_residual + n;
+            const __m512i x0 = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)res)), rz);
+            const __m512i x1 = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(res + 16))), rz);
+            v0 = _mm512_add_ps(v0, _mm512_mul_ps(_mm512_cvtepi32_ps(x0), rs));
+            v1 = _mm512_add_ps(v1, _mm512_mul_ps(_mm512_cvtepi32_ps(x1), rs));
+        }
+        const __m512i q0 = _mm512_cvt_roundps_epi32(_mm512_min_ps(qhi, v0), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        const __m512i q1 = _mm512_cvt_roundps_epi32(_mm512_min_ps(qhi, v1), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        const __m512i w = _mm512_packus_epi32(q0, q1);
+        const __m512i b = _mm512_permutexvar_epi32(order, _mm512_packus_epi16(w, w));
+        _mm256_storeu_si256((__m256i *)(c + (size_t)m * ldc + n), _mm512_castsi512_si256(b));
+    }
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vl")))
 void sb_q8_store_tile_avx512(const int32_t *tile, int32_t nr, const int32_t *rowsum, int32_t corr,
                              int32_t m_tile, int32_t r0, int32_t r1, int32_t n, int32_t cols,
@@ -34,6 +71,11 @@ void sb_q8_store_tile_avx512(const int32_t *tile, int32_t nr, const int32_t *row
     qlo_f = qlo_f < -1024.0f ? -1024.0f : qlo_f;
     qhi_f = qhi_f > 1024.0f ? 1024.0f : qhi_f;
     if (ep->relu && qlo_f < 0.0f) qlo_f = 0.0f;
+    if (type == SB_Q8_OUT_U8 && ep->out_zp == 0 && cols == 32) {
+        if (ep->residual) store_u8_zp0_panel(tile, nr, rowsum, corr, m_tile, r0, r1, n, ep, c, ldc, qhi_f, 1);
+        else store_u8_zp0_panel(tile, nr, rowsum, corr, m_tile, r0, r1, n, ep, c, ldc, qhi_f, 0);
+        return;
+    }
     if (int_out && qlo_f <= qhi_f) {
         const __m512 qlo = _mm512_set1_ps(qlo_f), qhi = _mm512_set1_ps(qhi_f);
         for (int32_t r = r0; r < r1; r++) {
@@ -107,6 +149,33 @@ void sb_q8_store_pair_avx512(const sb_q8_pair_tiles *t, int32_t nr, int32_t m_ti
     const __m512 q_hi = _mm512_set1_ps(255.0f), scale = _mm512_set1_ps(t->out_scale);
     const __m512 zp = _mm512_set1_ps((float)t->out_zp);
     const sb_q8_epilogue *e0 = t->ep[0], *e1 = t->ep[1];
+    if (t->out_zp == 0 && cols == 32) {
+        // Zero point 0 and a full panel: negative sums end as 0 with or without ReLU, the clamps
+        // and the rounding trick become min(255, v / scale) rounded half to even and the
+        // saturating packs (as in store_u8_zp0_panel); the same bytes.
+        const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+        for (int32_t r = r0; r < r1; r++) {
+            const int32_t m = m_tile + r;
+            const int32_t *t0 = t->tile[0] + (size_t)r * nr, *t1 = t->tile[1] + (size_t)r * nr;
+            const __m512i add0 = _mm512_set1_epi32(t->corr[0] * t->rowsum[0][r]);
+            const __m512i add1 = _mm512_set1_epi32(t->corr[1] * t->rowsum[1][r]);
+            const __m512 s0 = _mm512_set1_ps(e0->scale[m]), s1 = _mm512_set1_ps(e1->scale[m]);
+            const __m512 b0 = _mm512_set1_ps(e0->bias ? e0->bias[m] : 0.0f);
+            const __m512 b1 = _mm512_set1_ps(e1->bias ? e1->bias[m] : 0.0f);
+            __m512i q[2];
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                const __m512 x = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_loadu_si512(t0 + 16 * h), add0)), s0), b0);
+                const __m512 y = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_loadu_si512(t1 + 16 * h), add1)), s1), b1);
+                const __m512 v = _mm512_div_ps(_mm512_add_ps(x, y), scale);
+                q[h] = _mm512_cvt_roundps_epi32(_mm512_min_ps(q_hi, v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            }
+            const __m512i w = _mm512_packus_epi32(q[0], q[1]);
+            const __m512i b = _mm512_permutexvar_epi32(order, _mm512_packus_epi16(w, w));
+            _mm256_storeu_si256((__m256i *)(c + (size_t)m * ldc + n), _mm512_castsi512_si256(b));
+        }
+        return;
+    }
     for (int32_t r = r0; r < r1; r++) {
         const int32_t m = m_tile + r;
         const int32_t *t0 = t->tile[0] + (size_t)r * nr, *t1 = t->tile[1] + (size_t)r * nr;

@@ -79,31 +79,34 @@ import Testing
             #expect(gotAcc == acc, "\(name): int32 accumulators differ for \(shape)")
 
             // Requantised uint8 with bias, residual and ReLU, computed in two halves of N
-            // (as two threads would): bit-identical to the reference epilogue.
-            var want = [UInt8](repeating: 0, count: Int(m * n))
-            var got = [UInt8](repeating: 0xAB, count: Int(m * n))
-            scale.withUnsafeBufferPointer { s in
-                bias.withUnsafeBufferPointer { bb in
-                    residual.withUnsafeBufferPointer { r in
-                        var ep = sb_q8_epilogue()
-                        ep.scale = s.baseAddress
-                        ep.bias = bb.baseAddress
-                        ep.residual = r.baseAddress
-                        ep.ld_residual = n
-                        ep.residual_scale = 0.25
-                        ep.residual_zp = 7
-                        ep.out_zp = 3
-                        ep.relu = 1
-                        ep.out_type = Int32(SB_Q8_OUT_U8.rawValue)
-                        sb_q8_epilogue_ref(acc, m, n, &ep, &want, n)
-                        let half = n / 2
-                        let r1 = sb_q8_gemm(packed, b, n, zp, 0, m, 0, half, &ep, &got, n, work, workSize)
-                        let r2 = sb_q8_gemm(packed, b, n, zp, 0, m, half, n, &ep, &got, n, work, workSize)
-                        #expect(r1 == Int32(SB_Q8_OK) && r2 == Int32(SB_Q8_OK))
+            // (as two threads would): bit-identical to the reference epilogue. Zero point 0 (any
+            // ReLU output) takes the AVX-512 epilogue's packing path for full panels.
+            for outZP: Int32 in [3, 0] {
+                var want = [UInt8](repeating: 0, count: Int(m * n))
+                var got = [UInt8](repeating: 0xAB, count: Int(m * n))
+                scale.withUnsafeBufferPointer { s in
+                    bias.withUnsafeBufferPointer { bb in
+                        residual.withUnsafeBufferPointer { r in
+                            var ep = sb_q8_epilogue()
+                            ep.scale = s.baseAddress
+                            ep.bias = bb.baseAddress
+                            ep.residual = r.baseAddress
+                            ep.ld_residual = n
+                            ep.residual_scale = 0.25
+                            ep.residual_zp = 7
+                            ep.out_zp = outZP
+                            ep.relu = 1
+                            ep.out_type = Int32(SB_Q8_OUT_U8.rawValue)
+                            sb_q8_epilogue_ref(acc, m, n, &ep, &want, n)
+                            let half = n / 2
+                            let r1 = sb_q8_gemm(packed, b, n, zp, 0, m, 0, half, &ep, &got, n, work, workSize)
+                            let r2 = sb_q8_gemm(packed, b, n, zp, 0, m, half, n, &ep, &got, n, work, workSize)
+                            #expect(r1 == Int32(SB_Q8_OK) && r2 == Int32(SB_Q8_OK))
+                        }
                     }
                 }
+                #expect(got == want, "\(name): requantised outputs differ for \(shape), zero point \(outZP)")
             }
-            #expect(got == want, "\(name): requantised outputs differ for \(shape)")
         }
     }
 

@@ -35,7 +35,9 @@ import Testing
         let scaleB = (0..<Int(m)).map { _ in Float(1 + rng.next() % 100) * 1e-5 }
         let biasA = (0..<Int(m)).map { _ in Float(Int(rng.next() % 200) - 100) * 0.01 }
         let zpA = Int32(rng.next() % 256), zpB = Int32(rng.next() % 256)
-        let outScale = Float(1 + rng.next() % 50) * 1e-3, outZP = Int32(rng.next() % 256), relu = Int32(rng.next() % 2)
+        // Zero point 0 (any ReLU output) half the time: the AVX-512 pair epilogue's packing path.
+        let outScale = Float(1 + rng.next() % 50) * 1e-3, outZP = rng.next() % 2 == 0 ? 0 : Int32(rng.next() % 256)
+        let relu = Int32(rng.next() % 2)
         for kernel in Int8KernelTests.availableKernels {
             let packedA = Int8KernelTests.aligned(sb_q8_packed_weights_size(kernel, m, ka))
             let packedB = Int8KernelTests.aligned(sb_q8_packed_weights_size(kernel, m, kb))
