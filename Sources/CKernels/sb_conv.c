@@ -2,16 +2,6 @@
 #include "sb_parallel.h"
 #include <string.h>
 
-void sb_im2col_channels(const float *src, float *dst, const sb_window *g, int32_t c0, int32_t c1) {
-    if (c1 <= c0) return;
-    sb_window part = *g;
-    part.channels = c1 - c0;
-    const size_t plane = (size_t)g->in_h * g->in_w;
-    const size_t rows_per_channel = (size_t)g->k_h * g->k_w;
-    const size_t cols = (size_t)g->out_h * g->out_w;
-    sb_im2col(src + (size_t)c0 * plane, dst + (size_t)c0 * rows_per_channel * cols, &part);
-}
-
 void sb_epilogue_block(float *data, int32_t ld, int32_t row0, int32_t row1, int32_t col0, int32_t col1,
                        const float *bias, const float *residual, int32_t relu) {
     for (int32_t r = row0; r < row1; r++) {
@@ -40,9 +30,11 @@ typedef struct {
 static void unfold_task(void *raw, int32_t index, int32_t count, int32_t thread) {
     (void)thread;
     sb_conv_job *job = raw;
-    int32_t c0, c1;
-    sb_split_range(job->plan->window.channels, index, count, 1, &c0, &c1);
-    sb_im2col_channels(job->input, job->scratch, &job->plan->window, c0, c1);
+    // By unfold rows, not channels: a 3-channel image still splits evenly.
+    const sb_window *w = &job->plan->window;
+    int32_t r0, r1;
+    sb_split_range(w->channels * w->k_h * w->k_w, index, count, 1, &r0, &r1);
+    sb_im2col_rows(job->input, job->scratch, w, r0, r1);
 }
 
 static void gemm_task(void *raw, int32_t index, int32_t count, int32_t thread) {
@@ -70,7 +62,7 @@ void sb_conv2d(const sb_conv_plan *plan, const float *input, const float *residu
     // Each thread repacks the operand it shares; share the smaller one's duplication.
     job.split_rows = (int64_t)job.m * job.k >= (int64_t)job.k * job.n;
     // Chunks: about four per thread, so a descheduled thread holds up a quarter of its share.
-    if (plan->unfold) sb_pool_run_chunks(pool, unfold_task, &job, sb_pool_chunks(pool, w->channels, 4));
+    if (plan->unfold) sb_pool_run_chunks(pool, unfold_task, &job, sb_pool_chunks(pool, job.k, 4));
     const int32_t units = job.split_rows ? (job.m + 7) / 8 : (job.n + 15) / 16;
     sb_pool_run_chunks(pool, gemm_task, &job, sb_pool_chunks(pool, units, 4));
 }

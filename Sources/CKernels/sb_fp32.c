@@ -5,44 +5,45 @@
 #include <string.h>
 
 void sb_im2col(const float *restrict src, float *restrict dst, const sb_window *g) {
+    sb_im2col_rows(src, dst, g, 0, g->channels * g->k_h * g->k_w);
+}
+
+void sb_im2col_rows(const float *restrict src, float *restrict dst, const sb_window *g, int32_t row0, int32_t row1) {
     const int32_t oh = g->out_h, ow = g->out_w, ih = g->in_h, iw = g->in_w;
     const int32_t sh = g->stride_h, sw = g->stride_w;
     const size_t cols = (size_t)oh * ow;
 #if defined(__x86_64__)
     const int32_t avx512 = sw == 2 && sb_conv_have_avx512();
 #endif
-    float *row = dst;
-    for (int32_t c = 0; c < g->channels; c++) {
+    for (int32_t r = row0; r < row1; r++) {
+        const int32_t c = r / (g->k_h * g->k_w), ky = r / g->k_w % g->k_h, kx = r % g->k_w;
         const float *plane = src + (size_t)c * ih * iw;
-        for (int32_t ky = 0; ky < g->k_h; ky++) {
-            for (int32_t kx = 0; kx < g->k_w; kx++, row += cols) {
-                // Output columns whose input x is inside [0, iw): ox in [x0, x1).
-                const int32_t off = kx - g->pad_left;
-                int32_t x0 = off >= 0 ? 0 : (-off + sw - 1) / sw;
-                int32_t x1 = (iw - off + sw - 1) / sw;
-                if (x1 > ow) x1 = ow;
-                if (x1 < x0) x1 = x0;
-                float *out = row;
-                for (int32_t oy = 0; oy < oh; oy++, out += ow) {
-                    const int32_t iy = oy * sh - g->pad_top + ky;
-                    if (iy < 0 || iy >= ih) {
-                        memset(out, 0, sizeof(float) * (size_t)ow);
-                        continue;
-                    }
-                    const float *in = plane + (size_t)iy * iw + off;
-                    for (int32_t ox = 0; ox < x0; ox++) out[ox] = 0.0f;
-                    if (sw == 1) {
-                        memcpy(out + x0, in + x0, sizeof(float) * (size_t)(x1 - x0));
-#if defined(__x86_64__)
-                    } else if (sw == 2 && avx512) {
-                        if (x1 > x0) sb_gather_stride2_f32_avx512(in + 2 * (size_t)x0, out + x0, x1 - x0);
-#endif
-                    } else {
-                        for (int32_t ox = x0; ox < x1; ox++) out[ox] = in[(size_t)ox * sw];
-                    }
-                    for (int32_t ox = x1; ox < ow; ox++) out[ox] = 0.0f;
-                }
+        float *row = dst + (size_t)r * cols;
+        // Output columns whose input x is inside [0, iw): ox in [x0, x1).
+        const int32_t off = kx - g->pad_left;
+        int32_t x0 = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        int32_t x1 = (iw - off + sw - 1) / sw;
+        if (x1 > ow) x1 = ow;
+        if (x1 < x0) x1 = x0;
+        float *out = row;
+        for (int32_t oy = 0; oy < oh; oy++, out += ow) {
+            const int32_t iy = oy * sh - g->pad_top + ky;
+            if (iy < 0 || iy >= ih) {
+                memset(out, 0, sizeof(float) * (size_t)ow);
+                continue;
             }
+            const float *in = plane + (size_t)iy * iw + off;
+            for (int32_t ox = 0; ox < x0; ox++) out[ox] = 0.0f;
+            if (sw == 1) {
+                memcpy(out + x0, in + x0, sizeof(float) * (size_t)(x1 - x0));
+#if defined(__x86_64__)
+            } else if (sw == 2 && avx512) {
+                if (x1 > x0) sb_gather_stride2_f32_avx512(in + 2 * (size_t)x0, out + x0, x1 - x0);
+#endif
+            } else {
+                for (int32_t ox = x0; ox < x1; ox++) out[ox] = in[(size_t)ox * sw];
+            }
+            for (int32_t ox = x1; ox < ow; ox++) out[ox] = 0.0f;
         }
     }
 }

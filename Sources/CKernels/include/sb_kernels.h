@@ -26,6 +26,8 @@ typedef struct sb_window {
 /// (row index c*k_h*k_w + ky*k_w + kx), zero outside the padded border. This is the B
 /// operand of the convolution GEMM whose A operand is the weight [Cout, Cin*k_h*k_w].
 void sb_im2col(const float *src, float *dst, const sb_window *g);
+/// Rows [row0, row1) of sb_im2col's output (each row at its place in `dst`).
+void sb_im2col_rows(const float *src, float *dst, const sb_window *g, int32_t row0, int32_t row1);
 void sb_im2col_ref(const float *src, float *dst, const sb_window *g);
 
 /// Max pooling over each plane; padded positions are ignored (never win), as ONNX MaxPool.

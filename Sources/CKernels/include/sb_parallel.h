@@ -73,9 +73,6 @@ void sb_conv2d(const sb_conv_plan *plan, const float *input, const float *residu
 void sb_epilogue_block(float *data, int32_t ld, int32_t row0, int32_t row1, int32_t col0, int32_t col1,
                        const float *bias, const float *residual, int32_t relu);
 
-/// im2col of the input channels [c0, c1) only (rows c0*k_h*k_w ... of the full column matrix).
-void sb_im2col_channels(const float *src, float *dst, const sb_window *g, int32_t c0, int32_t c1);
-
 /// Max pooling in chunks of channels over the pool's threads.
 void sb_maxpool_parallel(const float *src, float *dst, const sb_window *g, sb_pool *pool);
 
