@@ -174,6 +174,11 @@ typedef struct {
     int32_t ldc;
     const float *bias, *residual;
     int32_t relu;
+    // B in place from padded planes (b): row p of panel j0's B at b + base(j0) + koff[p], with
+    // base(j0) = (j0 / out_w) * row_step + (j0 % out_w) * cs; NULL: b as above.
+    const int32_t *koff;
+    int32_t cs, out_w;
+    size_t row_step;
 } gemm_args;
 
 static int32_t chunk_panels(const gemm_args *g) {
@@ -226,9 +231,12 @@ static void gemm_block(const gemm_args *g, int32_t mb0, int32_t mb1, int32_t p0,
                         .c = g->c + (size_t)r0 * g->ldc + j0,
                         .residual = g->residual ? g->residual + (size_t)r0 * g->ldc + j0 : NULL,
                         .ldc = g->ldc, .rows = rows, .relu = g->relu,
+                        .koff = g->koff ? g->koff + k0 : NULL, .cs = g->cs,
                     };
-                    v->ukernel(cols, k1 - k0, ab + (size_t)k0 * mr,
-                               g->b + (size_t)p * g->panel_stride + (size_t)k0 * g->ldb, g->ldb, &t);
+                    const float *b = g->koff
+                        ? g->b + (size_t)(j0 / g->out_w) * g->row_step + (size_t)(j0 % g->out_w) * (size_t)g->cs
+                        : g->b + (size_t)p * g->panel_stride + (size_t)k0 * g->ldb;
+                    v->ukernel(cols, k1 - k0, ab + (size_t)k0 * mr, b, g->ldb, &t);
                 }
             }
         }
@@ -259,11 +267,33 @@ static int32_t reads_in_place(const sb_window *w) {
            w->pad_left == 0 && w->pad_bottom == 0 && w->pad_right == 0 && w->out_w == w->in_w && w->out_h == w->in_h;
 }
 
+// Windows of more than one tap whose output rows are whole panels read B in place from a
+// padded copy of the input (for variants whose micro-kernel can): an unfold repeats every input
+// value k_h * k_w / stride^2 times, the copy once, and no panel is packed.
+static int32_t window_b(const sb_sgemm_variant *v, const sb_window *w) {
+    return v->window_b && w->k_h * w->k_w > 1 && w->out_w % v->nr == 0 && !reads_in_place(w);
+}
+
+/// Rows and row length of the padded planes: the image and its padding, and every window.
+static void padded_dims(const sb_window *w, size_t *rows, size_t *len) {
+    size_t h = (size_t)w->pad_top + (size_t)w->in_h + (size_t)w->pad_bottom;
+    size_t need = (size_t)w->stride_h * (size_t)(w->out_h - 1) + (size_t)w->k_h;
+    *rows = h > need ? h : need;
+    size_t x = (size_t)w->pad_left + (size_t)w->in_w + (size_t)w->pad_right;
+    need = (size_t)w->stride_w * (size_t)(w->out_w - 1) + (size_t)w->k_w;
+    *len = x > need ? x : need;
+}
+
 size_t sb_sgemm_conv_scratch_floats(const sb_sgemm_conv_plan *plan) {
     const sb_sgemm_variant *v = variant(plan->kernel);
     const sb_window *w = &plan->window;
     if (v == NULL || reads_in_place(w)) return 0;
     const size_t k = (size_t)w->channels * w->k_h * w->k_w, n = (size_t)w->out_h * w->out_w;
+    if (window_b(v, w)) {
+        size_t rows, len;
+        padded_dims(w, &rows, &len);
+        return (size_t)w->channels * rows * len + k;   // the planes, then koff as int32
+    }
     return k * ((n + v->nr - 1) / v->nr) * v->nr;
 }
 
@@ -276,6 +306,25 @@ typedef struct {
     int32_t split_rows;   // 1: work items are row blocks (B packed by all first); 0: panels
     int32_t items, per_item;
 } conv_job;
+
+/// Rows [chunk] of the padded planes: the input's rows with zeros around them.
+static void pad_task(void *raw, int32_t chunk, int32_t chunks, int32_t thread) {
+    (void)thread;
+    const conv_job *job = raw;
+    const sb_window *w = &job->plan->window;
+    size_t rows, len;
+    padded_dims(w, &rows, &len);
+    int32_t r0, r1;
+    sb_split_range(w->channels * (int32_t)rows, chunk, chunks, 1, &r0, &r1);
+    for (int32_t at = r0; at < r1; at++) {
+        const int32_t c = at / (int32_t)rows, r = at % (int32_t)rows, iy = r - w->pad_top;
+        float *dst = job->scratch + (size_t)at * len;
+        if (iy < 0 || iy >= w->in_h) { memset(dst, 0, len * sizeof *dst); continue; }
+        memset(dst, 0, (size_t)w->pad_left * sizeof *dst);
+        memcpy(dst + w->pad_left, job->input + ((size_t)c * w->in_h + (size_t)iy) * w->in_w, (size_t)w->in_w * sizeof *dst);
+        memset(dst + w->pad_left + w->in_w, 0, (len - (size_t)w->pad_left - (size_t)w->in_w) * sizeof *dst);
+    }
+}
 
 static void pack_panels(const conv_job *job, int32_t p0, int32_t p1) {
     const sb_sgemm_variant *v = job->g.v;
@@ -329,6 +378,24 @@ void sb_sgemm_conv2d(const sb_sgemm_conv_plan *plan, const float *input, const f
             .bias = plan->bias, .residual = residual, .relu = plan->relu,
         },
     };
+    if (pack && window_b(v, w)) {
+        size_t rows, len;
+        padded_dims(w, &rows, &len);
+        int32_t *koff = (int32_t *)(void *)(scratch + (size_t)w->channels * rows * len);
+        for (int32_t c = 0, i = 0; c < w->channels; c++)
+            for (int32_t ky = 0; ky < w->k_h; ky++)
+                for (int32_t kx = 0; kx < w->k_w; kx++, i++)
+                    koff[i] = (int32_t)(((size_t)c * rows + (size_t)ky) * len + (size_t)kx);
+        job.pack = 0;
+        job.g.b = scratch;
+        job.g.koff = koff;
+        job.g.cs = w->stride_w;
+        job.g.out_w = w->out_w;
+        job.g.row_step = (size_t)w->stride_h * len;
+        job.g.panel_stride = 0;
+        job.g.ldb = 0;
+        sb_pool_run_chunks(pool, pad_task, &job, sb_pool_chunks(pool, w->channels * (int32_t)rows, 2));
+    }
     const int32_t threads = sb_pool_size(pool);
     const int32_t blocks = (m + v->mr - 1) / v->mr, panels = (n + v->nr - 1) / v->nr;
     // Split the operand that is cheaper to share: threads on row blocks each read all of B,
@@ -345,6 +412,6 @@ void sb_sgemm_conv2d(const sb_sgemm_conv_plan *plan, const float *input, const f
         if (job.per_item > chunk_panels(&job.g)) job.per_item = chunk_panels(&job.g);
         job.items = ceil_div(panels, job.per_item);
     }
-    if (job.split_rows && pack) sb_pool_run_chunks(pool, pack_task, &job, panels);
+    if (job.split_rows && job.pack) sb_pool_run_chunks(pool, pack_task, &job, panels);
     sb_pool_run_chunks(pool, conv_task, &job, job.items);
 }

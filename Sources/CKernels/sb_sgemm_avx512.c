@@ -73,6 +73,27 @@ SB_INLINE void store_half(const __m512 *acc, const int cols, int32_t rows, float
     }
 }
 
+/// The k loop of a tile whose B is read in place (`sb_sgemm_tile.koff`).
+SB_INLINE void window_steps(const int cols, int32_t k, const float *a, const float *b, const int32_t *koff,
+                            const int32_t cs, __m512 *c0, __m512 *c1) {
+#pragma clang loop unroll_count(2)
+    for (int32_t p = 0; p < k; p++) {
+#ifndef SB_NO_PREFETCH
+        __builtin_prefetch(a + SB_A_AHEAD * MR, 0, 3);
+        __builtin_prefetch(a + SB_A_AHEAD * MR + 16, 0, 3);
+#endif
+        const __m512 a0 = _mm512_load_ps(a), a1 = _mm512_load_ps(a + 16);
+        const float *row = b + koff[p];
+        SB_UNROLL
+        for (int j = 0; j < cols; j++) {
+            const __m512 bj = _mm512_set1_ps(row[j * cs]);
+            c0[j] = _mm512_fmadd_ps(a0, bj, c0[j]);
+            c1[j] = _mm512_fmadd_ps(a1, bj, c1[j]);
+        }
+        a += MR;
+    }
+}
+
 SB_INLINE void tile(const int cols, int32_t k, const float *a, const float *b, int32_t ldb, const sb_sgemm_tile *t) {
     __m512 c0[NR], c1[NR];
     if (t->acc_in) {
@@ -105,22 +126,31 @@ SB_INLINE void tile(const int cols, int32_t k, const float *a, const float *b, i
         }
     }
 #endif
+    if (t->koff) {
+        // B in place: row p at b + koff[p], columns cs apart (a window of padded input planes);
+        // stride 2 (every such layer of ResNet) with a constant step.
+        const int32_t *koff = t->koff;
+        if (t->cs == 2) window_steps(cols, k, a, b, koff, 2, c0, c1);
+        else if (t->cs == 1) window_steps(cols, k, a, b, koff, 1, c0, c1);
+        else window_steps(cols, k, a, b, koff, t->cs, c0, c1);
+    } else {
 #pragma clang loop unroll_count(4)
-    for (int32_t p = 0; p < k; p++) {
+        for (int32_t p = 0; p < k; p++) {
 #ifndef SB_NO_PREFETCH
-        // The weights stream from memory once per layer in the late stages; run ahead of them.
-        __builtin_prefetch(a + SB_A_AHEAD * MR, 0, 3);
-        __builtin_prefetch(a + SB_A_AHEAD * MR + 16, 0, 3);
+            // The weights stream from memory once per layer in the late stages; run ahead of them.
+            __builtin_prefetch(a + SB_A_AHEAD * MR, 0, 3);
+            __builtin_prefetch(a + SB_A_AHEAD * MR + 16, 0, 3);
 #endif
-        const __m512 a0 = _mm512_load_ps(a), a1 = _mm512_load_ps(a + 16);
-        SB_UNROLL
-        for (int j = 0; j < cols; j++) {
-            const __m512 bj = _mm512_set1_ps(b[j]);
-            c0[j] = _mm512_fmadd_ps(a0, bj, c0[j]);
-            c1[j] = _mm512_fmadd_ps(a1, bj, c1[j]);
+            const __m512 a0 = _mm512_load_ps(a), a1 = _mm512_load_ps(a + 16);
+            SB_UNROLL
+            for (int j = 0; j < cols; j++) {
+                const __m512 bj = _mm512_set1_ps(b[j]);
+                c0[j] = _mm512_fmadd_ps(a0, bj, c0[j]);
+                c1[j] = _mm512_fmadd_ps(a1, bj, c1[j]);
+            }
+            a += MR;
+            b += ldb;
         }
-        a += MR;
-        b += ldb;
     }
     if (t->acc_out) {
         SB_UNROLL
@@ -240,5 +270,6 @@ SB_AVX512 static void pack_avx512(const float *src, const sb_window *g, int32_t 
     }
 }
 
-const sb_sgemm_variant sb_sgemm_variant_avx512 = { .mr = MR, .nr = NR, .ukernel = ukernel_avx512, .pack = pack_avx512 };
+const sb_sgemm_variant sb_sgemm_variant_avx512 = { .mr = MR, .nr = NR, .ukernel = ukernel_avx512, .pack = pack_avx512,
+                                                   .window_b = 1 };
 #endif

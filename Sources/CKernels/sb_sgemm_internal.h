@@ -16,10 +16,14 @@ typedef struct sb_sgemm_tile {
     int32_t ldc;
     int32_t rows;           ///< valid rows of the tile, 1...MR
     int32_t relu;
+    /// Non-NULL (variants with `window_b` only): B is read in place from padded input planes,
+    /// row p at b + koff[p], its column j `cs` floats after column j - 1 (ldb unused).
+    const int32_t *koff;
+    int32_t cs;
 } sb_sgemm_tile;
 
 /// Computes an MR x `cols` tile (cols <= NR) over `k` steps: a [k][MR] (packed A), b row p at
-/// b + p * ldb (its first `cols` floats), then stores as `t` says.
+/// b + p * ldb (its first `cols` floats; see `koff` for the other layout), then stores as `t` says.
 typedef void (*sb_sgemm_ukernel_fn)(int32_t cols, int32_t k, const float *a, const float *b, int32_t ldb,
                                     const sb_sgemm_tile *t);
 
@@ -30,6 +34,7 @@ typedef struct sb_sgemm_variant {
     int32_t mr, nr;
     sb_sgemm_ukernel_fn ukernel;
     sb_sgemm_pack_fn pack;
+    int32_t window_b;   ///< the micro-kernel reads `koff` tiles (B in place from padded planes)
 } sb_sgemm_variant;
 
 extern const sb_sgemm_variant sb_sgemm_variant_ref;

@@ -194,6 +194,57 @@ import Testing
         }
     }
 
+    /// Windows whose output rows are whole panels of 14 columns, which the AVX-512 variant reads
+    /// in place from a padded copy of the input (`window_b` in sb_sgemm.c: no packing): column
+    /// steps 1, 2 and 3, asymmetric padding, more than one k block (K > 384), residual and ReLU,
+    /// 1 and 2 threads, against the double-precision convolution. Other variants pack as before.
+    @Test(arguments: [1, 2])
+    func windowsReadInPlaceMatchDoubleReference(threads: Int) throws {
+        let pool = try #require(sb_pool_create(Int32(threads)))
+        defer { sb_pool_destroy(pool) }
+        // (channels, in_h, in_w, k_h, k_w, stride, pads top/left/bottom/right, out_h, out_w)
+        let shapes: [(Int32, Int32, Int32, Int32, Int32, Int32, [Int32])] = [
+            (3, 30, 28, 7, 7, 2, [3, 3, 2, 3]),     // the stem's window, out 15 x 14
+            (5, 11, 56, 3, 3, 2, [1, 1, 1, 0]),     // a strided 3x3, out 6 x 28
+            (50, 6, 14, 3, 3, 1, [1, 1, 0, 1]),     // stride 1, K = 450: two k blocks
+            (2, 10, 42, 3, 3, 3, [0, 0, 2, 0]),     // stride 3
+            (4, 9, 27, 5, 2, 2, [2, 0, 1, 1]),      // an even, narrow window
+        ]
+        var rng = SplitMix64(seed: 1200 + UInt64(threads))
+        for kernel in Self.kernels {
+            for (trial, shape) in shapes.enumerated() {
+                var w = sb_window()
+                (w.channels, w.in_h, w.in_w, w.k_h, w.k_w, w.stride_h) = (shape.0, shape.1, shape.2, shape.3, shape.4, shape.5)
+                w.stride_w = shape.5
+                (w.pad_top, w.pad_left, w.pad_bottom, w.pad_right) = (shape.6[0], shape.6[1], shape.6[2], shape.6[3])
+                w.out_h = (w.in_h + w.pad_top + w.pad_bottom - w.k_h) / w.stride_h + 1
+                w.out_w = (w.in_w + w.pad_left + w.pad_right - w.k_w) / w.stride_w + 1
+                #expect(w.out_w % 14 == 0, "trial \(trial): out_w \(w.out_w) is whole panels")
+                let m = trial % 2 == 0 ? 70 : 19
+                let k = Int(w.channels * w.k_h * w.k_w), n = Int(w.out_h * w.out_w)
+                let weights = [Float].random(count: m * k, using: &rng), bias = [Float].random(count: m, using: &rng)
+                let input = [Float].random(count: Int(w.channels * w.in_h * w.in_w), using: &rng)
+                let residual: [Float]? = trial % 2 == 1 ? [Float].random(count: m * n, using: &rng) : nil
+                let relu = trial % 3 != 1
+                var columns = [Float](repeating: 0, count: k * n)
+                sb_im2col_ref(input, &columns, &w)
+                let expected = Self.reference(m: m, n: n, k: k, a: weights, b: columns, ldb: n, bias: bias,
+                                              residual: residual, relu: relu)
+                let packedA = Self.packed(kernel, weights, m: m, k: k)
+                var output = [Float](repeating: .nan, count: m * n)
+                bias.withUnsafeBufferPointer { bp in
+                    var plan = sb_sgemm_conv_plan(window: w, out_channels: Int32(m), relu: relu ? 1 : 0, kernel: kernel,
+                                                  weights: packedA.pointer, bias: bp.baseAddress)
+                    // The scratch starts as NaN: the padded copy must rewrite all of it, border included.
+                    let scratch = Aligned(count: sb_sgemm_conv_scratch_floats(&plan))
+                    sb_sgemm_conv2d(&plan, input, residual, &output, scratch.pointer, pool)
+                }
+                let error = output.withUnsafeBufferPointer { Self.worst($0, expected) }
+                #expect(error <= 1e-5, "kernel \(kernel), \(threads) thread(s), window \(w), m \(m): worst |Δ| / Σ|terms| = \(error)")
+            }
+        }
+    }
+
     /// Winograd with its GEMMs on sb_sgemm (U packed per ξ) against the im2col reference, held to
     /// the same 1e-4 × max |y| as WinogradTests holds the OpenBLAS form.
     @Test(arguments: [1, 2])
