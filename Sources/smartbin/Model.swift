@@ -44,7 +44,7 @@ struct Model: ParsableCommand {
         @Flag(name: .customLong("quantize-projections"), help: "Round projection shortcuts to uint8 (default: add them to their block's output in fp32, before it is requantised).")
         var quantizeProjections = false
 
-        @Flag(name: .customLong("int8-first-conv"), help: "Quantise the first convolution too (default: it stays fp32, which measurably helps fidelity).")
+        @Flag(name: .customLong("int8-first-conv"), help: "Quantise the first convolution to int8 too (default: it is not; it runs on the image's bytes in int16 where the CPU has AVX-512 VNNI, else in fp32, which measurably helps fidelity).")
         var int8FirstConv = false
 
         @Flag(name: .customLong("keep-fp32"), help: "With --int8, also store the fp32 weights (the file then runs with --precision fp32 too).")
