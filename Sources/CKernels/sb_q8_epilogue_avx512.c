@@ -15,6 +15,17 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+/// Stores q0 (columns 0-15) and q1 (16-31), int32, as 32 bytes saturated to [0, 255]. After the
+/// packs, 128-bit lane L holds q0's columns 4L..4L+3 in dword 4L and q1's in dword 4L + 1; the
+/// permute puts the 32 bytes in column order.
+__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline))
+static inline void store_u8x32(uint8_t *out, __m512i q0, __m512i q1) {
+    const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
+    const __m512i w = _mm512_packus_epi32(q0, q1);
+    const __m512i b = _mm512_permutexvar_epi32(order, _mm512_packus_epi16(w, w));
+    _mm256_storeu_si256((__m256i *)out, _mm512_castsi512_si256(b));
+}
+
 /// The common case, a uint8 output with zero point 0 (every ReLU output) and a full panel of 32
 /// columns, without masks: the clamp to [qlo, qhi] = [0, 255] is min(qhi, v) in float (a NaN
 /// stays NaN there, converts to INT_MIN and ends as 0, as max(NaN, qlo) does above) and the
@@ -26,9 +37,6 @@ static inline void store_u8_zp0_panel(const int32_t *tile, int32_t nr, const int
                                       uint8_t *c, int32_t ldc, float qhi_f, const int with_residual) {
     const __m512 qhi = _mm512_set1_ps(qhi_f), rs = _mm512_set1_ps(ep->residual_scale);
     const __m512i rz = _mm512_set1_epi32(ep->residual_zp);
-    // After the packs, 128-bit lane L holds q0's columns 4L..4L+3 in dword 4L and q1's in
-    // dword 4L + 1: this order puts the 32 bytes in column order.
-    const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
     for (int32_t r = r0; r < r1; r++) {
         const int32_t m = m_tile + r;
         const int32_t *t = tile + (size_t)r * nr;
@@ -44,11 +52,9 @@ static inline void store_u8_zp0_panel(const int32_t *tile, int32_t nr, const int
             v0 = _mm512_add_ps(v0, _mm512_mul_ps(_mm512_cvtepi32_ps(x0), rs));
             v1 = _mm512_add_ps(v1, _mm512_mul_ps(_mm512_cvtepi32_ps(x1), rs));
         }
-        const __m512i q0 = _mm512_cvt_roundps_epi32(_mm512_min_ps(qhi, v0), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        const __m512i q1 = _mm512_cvt_roundps_epi32(_mm512_min_ps(qhi, v1), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        const __m512i w = _mm512_packus_epi32(q0, q1);
-        const __m512i b = _mm512_permutexvar_epi32(order, _mm512_packus_epi16(w, w));
-        _mm256_storeu_si256((__m256i *)(c + (size_t)m * ldc + n), _mm512_castsi512_si256(b));
+        store_u8x32(c + (size_t)m * ldc + n,
+                    _mm512_cvt_roundps_epi32(_mm512_min_ps(qhi, v0), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+                    _mm512_cvt_roundps_epi32(_mm512_min_ps(qhi, v1), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     }
 }
 
@@ -153,7 +159,6 @@ void sb_q8_store_pair_avx512(const sb_q8_pair_tiles *t, int32_t nr, int32_t m_ti
         // Zero point 0 and a full panel: negative sums end as 0 with or without ReLU, the clamps
         // and the rounding trick become min(255, v / scale) rounded half to even and the
         // saturating packs (as in store_u8_zp0_panel); the same bytes.
-        const __m512i order = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);
         for (int32_t r = r0; r < r1; r++) {
             const int32_t m = m_tile + r;
             const int32_t *t0 = t->tile[0] + (size_t)r * nr, *t1 = t->tile[1] + (size_t)r * nr;
@@ -170,9 +175,7 @@ void sb_q8_store_pair_avx512(const sb_q8_pair_tiles *t, int32_t nr, int32_t m_ti
                 const __m512 v = _mm512_div_ps(_mm512_add_ps(x, y), scale);
                 q[h] = _mm512_cvt_roundps_epi32(_mm512_min_ps(q_hi, v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
             }
-            const __m512i w = _mm512_packus_epi32(q[0], q[1]);
-            const __m512i b = _mm512_permutexvar_epi32(order, _mm512_packus_epi16(w, w));
-            _mm256_storeu_si256((__m256i *)(c + (size_t)m * ldc + n), _mm512_castsi512_si256(b));
+            store_u8x32(c + (size_t)m * ldc + n, q[0], q[1]);
         }
         return;
     }

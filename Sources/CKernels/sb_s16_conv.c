@@ -109,18 +109,11 @@ static int32_t quantize_row(const sb_window *g, const float *w, const double *a,
     return 1;
 }
 
-/// The taps of the window at output row `oy` (column `ox`) inside the image: [*k0, *k1).
-static void rows_inside(const sb_window *g, int32_t oy, int32_t *k0, int32_t *k1) {
-    const int32_t top = oy * g->stride_h - g->pad_top;
-    *k0 = top < 0 ? -top : 0;
-    *k1 = g->in_h - top < g->k_h ? g->in_h - top : g->k_h;
-    if (*k1 < *k0) *k1 = *k0;
-}
-
-static void cols_inside(const sb_window *g, int32_t ox, int32_t *k0, int32_t *k1) {
-    const int32_t left = ox * g->stride_w - g->pad_left;
-    *k0 = left < 0 ? -left : 0;
-    *k1 = g->in_w - left < g->k_w ? g->in_w - left : g->k_w;
+/// The taps [*k0, *k1) of a window of `k` taps starting at input position `first` (negative in
+/// the padding) that lie inside an input of `in` positions; one axis.
+static void taps_inside(int32_t first, int32_t k, int32_t in, int32_t *k0, int32_t *k1) {
+    *k0 = first < 0 ? -first : 0;
+    *k1 = in - first < k ? in - first : k;
     if (*k1 < *k0) *k1 = *k0;
 }
 
@@ -223,14 +216,14 @@ sb_s16_conv_plan *sb_s16_conv_create(const sb_window *g, int32_t m, const float 
     int32_t row_classes = 0, col_classes = 0;
     for (int32_t oy = 0; oy < g->out_h; oy++) {
         int32_t k0, k1, k = 0;
-        rows_inside(g, oy, &k0, &k1);
+        taps_inside(oy * g->stride_h - g->pad_top, g->k_h, g->in_h, &k0, &k1);
         while (k < row_classes && (row_range[2 * k] != k0 || row_range[2 * k + 1] != k1)) k++;
         if (k == row_classes) { row_range[2 * k] = k0; row_range[2 * k + 1] = k1; row_classes++; }
         p->row_class[oy] = k;
     }
     for (int32_t ox = 0; ox < g->out_w; ox++) {
         int32_t k0, k1, k = 0;
-        cols_inside(g, ox, &k0, &k1);
+        taps_inside(ox * g->stride_w - g->pad_left, g->k_w, g->in_w, &k0, &k1);
         while (k < col_classes && (col_range[2 * k] != k0 || col_range[2 * k + 1] != k1)) k++;
         if (k == col_classes) { col_range[2 * k] = k0; col_range[2 * k + 1] = k1; col_classes++; }
         col_class[ox] = k;
