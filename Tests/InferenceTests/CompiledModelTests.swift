@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 @testable import Inference
 import Testing
 
@@ -43,6 +44,39 @@ import Testing
         let loaded = try file.int8Network()
         for x in Self.inputs(network, 3, seed: 10) {
             #expect(try loaded.forward(x) == direct.forward(x))
+        }
+    }
+
+    /// `useImageLevels`: a frame made by the preprocessing runs the stem on its bytes in int16
+    /// (where the CPU has AVX-512 VNNI), close to the fp32 stem; any other input runs the fp32
+    /// stem, bit for bit as an engine never told the levels; levels of the wrong length are refused.
+    @Test func imageLevelsRunTheStemOnBytesAndOtherInputsInFP32() throws {
+        let network = try Network.load(onnx: try Paths.model("tiny-v1.5-torch-6.onnx"))
+        let shape = network.inputShape
+        let pre = Preprocessor(preset: .torch, resize: .direct(width: shape.width, height: shape.height))
+        var rng = SplitMix64(seed: 21)
+        let frames = (0..<3).map { _ in
+            pre.tensor(from: RGBImage(width: 40, height: 40, pixels: (0..<40 * 40 * 3).map { _ in UInt8(truncatingIfNeeded: rng.next()) }))
+        }
+        let model = try Int8Calibration.quantize(network: network, inputs: frames, candidates: [.mse])
+        let plain = try network.int8Network(model), engine = try network.int8Network(model)
+        let stems = try engine.useImageLevels(pre.levels)
+        #if arch(x86_64)
+        let vnni = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").contains("avx512_vnni")
+        #else
+        let vnni = false
+        #endif
+        #expect(stems == (vnni ? 1 : 0), "the tiny model's stem \(vnni ? "takes" : "cannot take") the int16 path")
+        for x in frames {
+            let (a, b) = (try plain.forward(x), try engine.forward(x))
+            #expect(Int8Calibration.cosine(a, b) > 0.999, "frame: \(a) vs \(b)")
+        }
+        #expect(engine.imagePasses == (int16: vnni ? frames.count : 0, fp32: 0))
+        let noise = Self.inputs(network, 2, seed: 22)
+        for x in noise { #expect(try engine.forward(x) == plain.forward(x), "an input off the levels runs the fp32 stem") }
+        #expect(engine.imagePasses == (int16: vnni ? frames.count : 0, fp32: vnni ? noise.count : 0))
+        #expect(throws: InferenceError(.badInput, "image levels: [256, 256, 255] values per channel, need 256")) {
+            try engine.useImageLevels([[Float]](repeating: [Float](repeating: 0, count: 256), count: 2) + [[Float](repeating: 0, count: 255)])
         }
     }
 

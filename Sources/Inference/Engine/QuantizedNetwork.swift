@@ -307,7 +307,7 @@ public final class QuantizedNetwork {
     @discardableResult
     public func useImageLevels(_ levels: [[Float]]) throws(InferenceError) -> Int {
         guard levels.allSatisfy({ $0.count == 256 }) else {
-            throw InferenceError(.invalidGraph, "image levels: \(levels.map(\.count)) values per channel, need 256")
+            throw InferenceError(.badInput, "image levels: \(levels.map(\.count)) values per channel, need 256")
         }
         for p in s16Plans.values { sb_s16_conv_destroy(p) }
         s16Plans = [:]
