@@ -80,6 +80,23 @@ import Testing
         }
     }
 
+    /// `profile` (behind `bench --layers`): one timing per layer, every FLOP counted once, and a
+    /// projection that runs inside its block's last conv counted with that conv, where its time is.
+    @Test func int8ProfileCountsAProjectionsWorkWithTheConvThatRunsIt() throws {
+        let network = try Network.load(onnx: try Paths.model("tiny-v1.5-torch-6.onnx"))
+        let model = try Int8Calibration.quantize(network: network, inputs: Self.inputs(network, 3, seed: 30), candidates: [.mse])
+        let engine = try network.int8Network(model)
+        let timings = try engine.profile(Self.inputs(network, 1, seed: 31)[0])
+        #expect(timings.map(\.index) == Array(engine.plan.layers.indices))
+        let total = engine.plan.layers.reduce(0.0) { $0 + $1.flops }
+        #expect(abs(timings.reduce(0.0) { $0 + $1.flops } - total) <= 1e-9 * total)
+        #expect(!engine.pairOf.isEmpty, "the tiny model has a projection pair")
+        for (block, shortcut) in engine.pairOf {
+            #expect(timings[shortcut].flops == 0)
+            #expect(timings[block].flops == engine.plan.layers[block].flops + engine.plan.layers[shortcut].flops)
+        }
+    }
+
     @Test func truncatedOrAlteredFilesAreRefusedNamingSectionAndOffset() throws {
         let path = try Paths.model("tiny-v1.5-torch-6.onnx")
         let network = try Network.load(onnx: path)

@@ -437,6 +437,11 @@ public final class QuantizedNetwork {
             timings.append(Network.LayerTiming(index: index, description: names[index], milliseconds: Double(now - last) / 1e6, flops: layer.flops))
             last = now
         }
+        // A projection runs inside its block's last conv: its work is counted where its time is.
+        for (block, shortcut) in pairOf {
+            timings[block].flops += timings[shortcut].flops
+            timings[shortcut].flops = 0
+        }
         return timings
     }
 
