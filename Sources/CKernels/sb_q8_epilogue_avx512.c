@@ -155,18 +155,19 @@ void sb_q8_store_pair_avx512(const sb_q8_pair_tiles *t, int32_t nr, int32_t m_ti
     const __m512 q_hi = _mm512_set1_ps(255.0f), scale = _mm512_set1_ps(t->out_scale);
     const __m512 zp = _mm512_set1_ps((float)t->out_zp);
     const sb_q8_epilogue *e0 = t->ep[0], *e1 = t->ep[1];
-    if (t->out_zp == 0 && cols == 32) {
-        // Zero point 0 and a full panel: negative sums end as 0 with or without ReLU, the clamps
-        // and the rounding trick become min(255, v / scale) rounded half to even and the
-        // saturating packs (as in store_u8_zp0_panel); the same bytes.
-        for (int32_t r = r0; r < r1; r++) {
-            const int32_t m = m_tile + r;
-            const int32_t *t0 = t->tile[0] + (size_t)r * nr, *t1 = t->tile[1] + (size_t)r * nr;
-            const __m512i add0 = _mm512_set1_epi32(t->corr[0] * t->rowsum[0][r]);
-            const __m512i add1 = _mm512_set1_epi32(t->corr[1] * t->rowsum[1][r]);
-            const __m512 s0 = _mm512_set1_ps(e0->scale[m]), s1 = _mm512_set1_ps(e1->scale[m]);
-            const __m512 b0 = _mm512_set1_ps(e0->bias ? e0->bias[m] : 0.0f);
-            const __m512 b1 = _mm512_set1_ps(e1->bias ? e1->bias[m] : 0.0f);
+    // Zero point 0 and a full panel: negative sums end as 0 with or without ReLU, the clamps and
+    // the rounding trick become min(255, v / scale) rounded half to even and the saturating packs
+    // (as in store_u8_zp0_panel); the same bytes.
+    const int32_t packs = t->out_zp == 0 && cols == 32;
+    for (int32_t r = r0; r < r1; r++) {
+        const int32_t m = m_tile + r;
+        const int32_t *t0 = t->tile[0] + (size_t)r * nr, *t1 = t->tile[1] + (size_t)r * nr;
+        const __m512i add0 = _mm512_set1_epi32(t->corr[0] * t->rowsum[0][r]);
+        const __m512i add1 = _mm512_set1_epi32(t->corr[1] * t->rowsum[1][r]);
+        const __m512 s0 = _mm512_set1_ps(e0->scale[m]), s1 = _mm512_set1_ps(e1->scale[m]);
+        const __m512 b0 = _mm512_set1_ps(e0->bias ? e0->bias[m] : 0.0f);
+        const __m512 b1 = _mm512_set1_ps(e1->bias ? e1->bias[m] : 0.0f);
+        if (packs) {
             __m512i q[2];
 #pragma GCC unroll 2
             for (int h = 0; h < 2; h++) {
@@ -176,17 +177,8 @@ void sb_q8_store_pair_avx512(const sb_q8_pair_tiles *t, int32_t nr, int32_t m_ti
                 q[h] = _mm512_cvt_roundps_epi32(_mm512_min_ps(q_hi, v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
             }
             store_u8x32(c + (size_t)m * ldc + n, q[0], q[1]);
+            continue;
         }
-        return;
-    }
-    for (int32_t r = r0; r < r1; r++) {
-        const int32_t m = m_tile + r;
-        const int32_t *t0 = t->tile[0] + (size_t)r * nr, *t1 = t->tile[1] + (size_t)r * nr;
-        const __m512i add0 = _mm512_set1_epi32(t->corr[0] * t->rowsum[0][r]);
-        const __m512i add1 = _mm512_set1_epi32(t->corr[1] * t->rowsum[1][r]);
-        const __m512 s0 = _mm512_set1_ps(e0->scale[m]), s1 = _mm512_set1_ps(e1->scale[m]);
-        const __m512 b0 = _mm512_set1_ps(e0->bias ? e0->bias[m] : 0.0f);
-        const __m512 b1 = _mm512_set1_ps(e1->bias ? e1->bias[m] : 0.0f);
         uint8_t *out = c + (size_t)m * ldc + n;
         for (int32_t j = 0; j < cols; j += 16) {
             const __mmask16 k = cols - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (cols - j)) - 1);

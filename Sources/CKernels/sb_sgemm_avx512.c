@@ -73,17 +73,20 @@ SB_INLINE void store_half(const __m512 *acc, const int cols, int32_t rows, float
     }
 }
 
-/// The k loop of a tile whose B is read in place (`sb_sgemm_tile.koff`).
-SB_INLINE void window_steps(const int cols, int32_t k, const float *a, const float *b, const int32_t *koff,
-                            const int32_t cs, __m512 *c0, __m512 *c1) {
-#pragma clang loop unroll_count(2)
+/// The k loop of a tile: B row p at b + p * ldb, or, when `koff` is not NULL, read in place at
+/// b + koff[p] with its columns `cs` floats apart (`sb_sgemm_tile.koff`). Inlined with constant
+/// `koff` (NULL) or `cs`, so each form compiles to its own loop.
+SB_INLINE void k_steps(const int cols, int32_t k, const float *a, const float *b, const int32_t *koff, int32_t ldb,
+                       const int32_t cs, __m512 *c0, __m512 *c1) {
+#pragma clang loop unroll_count(4)
     for (int32_t p = 0; p < k; p++) {
 #ifndef SB_NO_PREFETCH
+        // The weights stream from memory once per layer in the late stages; run ahead of them.
         __builtin_prefetch(a + SB_A_AHEAD * MR, 0, 3);
         __builtin_prefetch(a + SB_A_AHEAD * MR + 16, 0, 3);
 #endif
         const __m512 a0 = _mm512_load_ps(a), a1 = _mm512_load_ps(a + 16);
-        const float *row = b + koff[p];
+        const float *row = koff ? b + koff[p] : b + (size_t)p * (size_t)ldb;
         SB_UNROLL
         for (int j = 0; j < cols; j++) {
             const __m512 bj = _mm512_set1_ps(row[j * cs]);
@@ -127,30 +130,13 @@ SB_INLINE void tile(const int cols, int32_t k, const float *a, const float *b, i
     }
 #endif
     if (t->koff) {
-        // B in place: row p at b + koff[p], columns cs apart (a window of padded input planes);
-        // stride 2 (every such layer of ResNet) with a constant step.
-        const int32_t *koff = t->koff;
-        if (t->cs == 2) window_steps(cols, k, a, b, koff, 2, c0, c1);
-        else if (t->cs == 1) window_steps(cols, k, a, b, koff, 1, c0, c1);
-        else window_steps(cols, k, a, b, koff, t->cs, c0, c1);
+        // B in place from padded input planes; stride 2 (every such layer of ResNet) and 1 with a
+        // constant column step.
+        if (t->cs == 2) k_steps(cols, k, a, b, t->koff, 0, 2, c0, c1);
+        else if (t->cs == 1) k_steps(cols, k, a, b, t->koff, 0, 1, c0, c1);
+        else k_steps(cols, k, a, b, t->koff, 0, t->cs, c0, c1);
     } else {
-#pragma clang loop unroll_count(4)
-        for (int32_t p = 0; p < k; p++) {
-#ifndef SB_NO_PREFETCH
-            // The weights stream from memory once per layer in the late stages; run ahead of them.
-            __builtin_prefetch(a + SB_A_AHEAD * MR, 0, 3);
-            __builtin_prefetch(a + SB_A_AHEAD * MR + 16, 0, 3);
-#endif
-            const __m512 a0 = _mm512_load_ps(a), a1 = _mm512_load_ps(a + 16);
-            SB_UNROLL
-            for (int j = 0; j < cols; j++) {
-                const __m512 bj = _mm512_set1_ps(b[j]);
-                c0[j] = _mm512_fmadd_ps(a0, bj, c0[j]);
-                c1[j] = _mm512_fmadd_ps(a1, bj, c1[j]);
-            }
-            a += MR;
-            b += ldb;
-        }
+        k_steps(cols, k, a, b, NULL, ldb, 1, c0, c1);
     }
     if (t->acc_out) {
         SB_UNROLL

@@ -151,6 +151,30 @@ import Testing
         }
     }
 
+    /// One sgemm convolution of window `w` with `m` outputs and random weights, bias, input (and
+    /// residual), against the double-precision convolution: the worst |Δ| / Σ|terms|. The scratch
+    /// starts as NaN, so whatever the driver reads of it must have been written first.
+    static func convolutionError(kernel: Int32, window w: sb_window, m: Int, residual withResidual: Bool, relu: Bool,
+                                 pool: OpaquePointer, rng: inout SplitMix64) -> Double {
+        var w = w
+        let k = Int(w.channels * w.k_h * w.k_w), n = Int(w.out_h * w.out_w)
+        let weights = [Float].random(count: m * k, using: &rng), bias = [Float].random(count: m, using: &rng)
+        let input = [Float].random(count: Int(w.channels * w.in_h * w.in_w), using: &rng)
+        let residual: [Float]? = withResidual ? [Float].random(count: m * n, using: &rng) : nil
+        var columns = [Float](repeating: 0, count: k * n)
+        sb_im2col_ref(input, &columns, &w)
+        let expected = reference(m: m, n: n, k: k, a: weights, b: columns, ldb: n, bias: bias, residual: residual, relu: relu)
+        let packedA = packed(kernel, weights, m: m, k: k)
+        var output = [Float](repeating: .nan, count: m * n)
+        bias.withUnsafeBufferPointer { bp in
+            var plan = sb_sgemm_conv_plan(window: w, out_channels: Int32(m), relu: relu ? 1 : 0, kernel: kernel,
+                                          weights: packedA.pointer, bias: bp.baseAddress)
+            let scratch = Aligned(count: sb_sgemm_conv_scratch_floats(&plan))
+            sb_sgemm_conv2d(&plan, input, residual, &output, scratch.pointer, pool)
+        }
+        return output.withUnsafeBufferPointer { worst($0, expected) }
+    }
+
     /// The threaded convolution driver (B packed per call, or read in place for 1x1 stride 1;
     /// split by row blocks or panels) against the double-precision convolution.
     @Test(arguments: [1, 2, 3])
@@ -161,32 +185,11 @@ import Testing
             var rng = SplitMix64(seed: 1000 + UInt64(threads * 10) + UInt64(kernel))
             var worstSeen = 0.0
             for trial in 0..<45 {
-                var w = Self.window(&rng, trial: trial)
+                let w = Self.window(&rng, trial: trial)
                 // Some layers with many output channels and few pixels (row-block split), as ResNet's last stage.
                 let m = trial % 4 == 3 ? Int.random(in: 60...140, using: &rng) : Int.random(in: 1...40, using: &rng)
-                let k = Int(w.channels * w.k_h * w.k_w), n = Int(w.out_h * w.out_w)
-                let weights = [Float].random(count: m * k, using: &rng), bias = [Float].random(count: m, using: &rng)
-                let input = [Float].random(count: Int(w.channels * w.in_h * w.in_w), using: &rng)
-                let residual: [Float]? = trial % 2 == 0 ? [Float].random(count: m * n, using: &rng) : nil
-                let relu = trial % 4 < 2
-                var columns = [Float](repeating: 0, count: k * n)
-                sb_im2col_ref(input, &columns, &w)
-                let expected = Self.reference(m: m, n: n, k: k, a: weights, b: columns, ldb: n, bias: bias,
-                                              residual: residual, relu: relu)
-
-                let packedA = Self.packed(kernel, weights, m: m, k: k)
-                var output = [Float](repeating: .nan, count: m * n)
-                bias.withUnsafeBufferPointer { bp in
-                    var plan = sb_sgemm_conv_plan(window: w, out_channels: Int32(m), relu: relu ? 1 : 0, kernel: kernel,
-                                                  weights: packedA.pointer, bias: bp.baseAddress)
-                    let scratch = Aligned(count: sb_sgemm_conv_scratch_floats(&plan))
-                    if let residual {
-                        sb_sgemm_conv2d(&plan, input, residual, &output, scratch.pointer, pool)
-                    } else {
-                        sb_sgemm_conv2d(&plan, input, nil, &output, scratch.pointer, pool)
-                    }
-                }
-                let error = output.withUnsafeBufferPointer { Self.worst($0, expected) }
+                let error = Self.convolutionError(kernel: kernel, window: w, m: m, residual: trial % 2 == 0, relu: trial % 4 < 2,
+                                                  pool: pool, rng: &rng)
                 worstSeen = max(worstSeen, error)
                 #expect(error <= 1e-5, "kernel \(kernel), \(threads) thread(s), trial \(trial), window \(w), m \(m): worst |Δ| / Σ|terms| = \(error)")
             }
@@ -221,25 +224,8 @@ import Testing
                 w.out_w = (w.in_w + w.pad_left + w.pad_right - w.k_w) / w.stride_w + 1
                 #expect(w.out_w % 14 == 0, "trial \(trial): out_w \(w.out_w) is whole panels")
                 let m = trial % 2 == 0 ? 70 : 19
-                let k = Int(w.channels * w.k_h * w.k_w), n = Int(w.out_h * w.out_w)
-                let weights = [Float].random(count: m * k, using: &rng), bias = [Float].random(count: m, using: &rng)
-                let input = [Float].random(count: Int(w.channels * w.in_h * w.in_w), using: &rng)
-                let residual: [Float]? = trial % 2 == 1 ? [Float].random(count: m * n, using: &rng) : nil
-                let relu = trial % 3 != 1
-                var columns = [Float](repeating: 0, count: k * n)
-                sb_im2col_ref(input, &columns, &w)
-                let expected = Self.reference(m: m, n: n, k: k, a: weights, b: columns, ldb: n, bias: bias,
-                                              residual: residual, relu: relu)
-                let packedA = Self.packed(kernel, weights, m: m, k: k)
-                var output = [Float](repeating: .nan, count: m * n)
-                bias.withUnsafeBufferPointer { bp in
-                    var plan = sb_sgemm_conv_plan(window: w, out_channels: Int32(m), relu: relu ? 1 : 0, kernel: kernel,
-                                                  weights: packedA.pointer, bias: bp.baseAddress)
-                    // The scratch starts as NaN: the padded copy must rewrite all of it, border included.
-                    let scratch = Aligned(count: sb_sgemm_conv_scratch_floats(&plan))
-                    sb_sgemm_conv2d(&plan, input, residual, &output, scratch.pointer, pool)
-                }
-                let error = output.withUnsafeBufferPointer { Self.worst($0, expected) }
+                let error = Self.convolutionError(kernel: kernel, window: w, m: m, residual: trial % 2 == 1, relu: trial % 3 != 1,
+                                                  pool: pool, rng: &rng)
                 #expect(error <= 1e-5, "kernel \(kernel), \(threads) thread(s), window \(w), m \(m): worst |Δ| / Σ|terms| = \(error)")
             }
         }
